@@ -1,0 +1,1 @@
+"""Alembic revisions (Flask-Migrate): the only way the schema changes."""

@@ -1,0 +1,58 @@
+"""healing-survey: the Flask app where patients and clinicians answer paired questionnaires."""
+
+from pathlib import Path
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, CLI and error pages."""
+    app = Flask(__name__, instance_relative_config=True)
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_error_pages(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    from survey.config import BASE_SETTINGS, from_environment
+
+    app.config.from_mapping(BASE_SETTINGS)
+    if test_config is None:
+        app.config.from_mapping(from_environment(Path(app.instance_path)))
+    else:
+        app.config.from_mapping(
+            {"HEALING_SURVEY_MIN_CELL": 5, "HEALING_SURVEY_INVITATION_DAYS": 30}
+        )
+        app.config.from_mapping(test_config)
+
+
+def register_extensions(app: Flask) -> None:
+    from survey.database import register_database
+    from survey.extensions import csrf, migrate
+
+    register_database(app)
+    migrate.init_app(app)
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from survey.respond.views import bp as respond_bp
+    from survey.site import bp as site_bp
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(respond_bp)
+
+
+def register_cli(app: Flask) -> None:
+    from survey.commands import register_commands
+
+    register_commands(app)
+
+
+def register_error_pages(app: Flask) -> None:
+    from survey.errors import register_errors
+
+    register_errors(app)

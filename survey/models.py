@@ -1,0 +1,203 @@
+"""The survey's stored records: clinics, clinicians, dyads measured in waves, invitations,
+responses with one row per answer, and the audit log.
+
+Patient identity is never stored: a dyad carries at most a pseudonymous reference that the clinic
+controls. Tokens are stored only as hashes.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from survey.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware UTC datetime")
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class InvitationState(enum.StrEnum):
+    PENDING = "pending"
+    OPENED = "opened"
+    STARTED = "started"
+    SUBMITTED = "submitted"
+    REVOKED = "revoked"
+
+
+OPEN_STATES = (InvitationState.PENDING, InvitationState.OPENED, InvitationState.STARTED)
+
+
+class Clinic(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    clinicians: Mapped[list[Clinician]] = relationship(back_populates="clinic")
+
+
+class Clinician(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship(back_populates="clinicians")
+    dyads: Mapped[list[Dyad]] = relationship(back_populates="clinician")
+
+    __table_args__ = (UniqueConstraint("clinic_id", "name"),)
+
+
+class Dyad(db.Model):
+    """One patient-clinician relationship. The patient is known only by ``reference``."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"), index=True)
+    reference: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    clinician: Mapped[Clinician] = relationship(back_populates="dyads")
+    waves: Mapped[list[Wave]] = relationship(back_populates="dyad", order_by="Wave.number")
+
+    __table_args__ = (UniqueConstraint("clinician_id", "reference"),)
+
+
+class Wave(db.Model):
+    """One measurement occasion of a dyad; abiding is about time, so a dyad has several."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dyad_id: Mapped[int] = mapped_column(ForeignKey("dyad.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    dyad: Mapped[Dyad] = relationship(back_populates="waves")
+    invitations: Mapped[list[Invitation]] = relationship(back_populates="wave")
+
+    __table_args__ = (
+        UniqueConstraint("dyad_id", "number"),
+        CheckConstraint("number >= 1", name="wave_number_positive"),
+    )
+
+
+class Invitation(db.Model):
+    """A single-use link to one form. ``wave`` is empty for a clinician self-assessment."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form: Mapped[str] = mapped_column(String(32))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"), index=True)
+    wave_id: Mapped[int | None] = mapped_column(ForeignKey("wave.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default=InvitationState.PENDING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    clinician: Mapped[Clinician] = relationship()
+    wave: Mapped[Wave | None] = relationship(back_populates="invitations")
+    response: Mapped[Response | None] = relationship(back_populates="invitation")
+
+    __table_args__ = (
+        CheckConstraint(
+            "form IN ('patient', 'clinician-dyad', 'clinician-self')", name="known_form"
+        ),
+        CheckConstraint(
+            "state IN ('pending', 'opened', 'started', 'submitted', 'revoked')", name="known_state"
+        ),
+        CheckConstraint(
+            "(form = 'clinician-self') = (wave_id IS NULL)", name="wave_unless_self_assessment"
+        ),
+    )
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return (now or utcnow()) >= self.expires_at
+
+
+class Response(db.Model):
+    """One respondent's pass through one invitation's form."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.id"), unique=True)
+    form: Mapped[str] = mapped_column(String(32))
+    bank_version: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(16))
+    user_agent_class: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    resume_section: Mapped[int] = mapped_column(Integer, default=0)
+
+    invitation: Mapped[Invitation] = relationship(back_populates="response")
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+
+
+class Answer(db.Model):
+    """One item's answer: a scale value, or a code ("not_applicable", "skipped"), never both."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(64))
+    bank_version: Mapped[str] = mapped_column(String(32))
+    value: Mapped[int | None] = mapped_column(Integer)
+    code: Mapped[str | None] = mapped_column(String(16))
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+    __table_args__ = (
+        UniqueConstraint("response_id", "item_id"),
+        CheckConstraint("(value IS NULL) <> (code IS NULL)", name="value_or_code"),
+        CheckConstraint("code IS NULL OR code IN ('not_applicable', 'skipped')", name="known_code"),
+    )
+
+
+class AuditEvent(db.Model):
+    """Who did what, when: invitations, submissions, exports, sign-ins."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+def record_audit(actor: str, action: str, target: str | None = None, **detail) -> AuditEvent:
+    """Add an audit event to the current session; the caller's commit stores it."""
+    event = AuditEvent(actor=actor, action=action, target=target, detail=detail or None)
+    db.session.add(event)
+    return event

@@ -1,0 +1,1 @@
+"""The respondent flow: welcome, one page per construct, review, submit, thank you."""

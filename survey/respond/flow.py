@@ -1,0 +1,220 @@
+"""The respondent flow's rules: which invitations are open, saving a page, submitting once.
+
+Every change happens in one transaction that first claims the invitation with a conditional
+UPDATE, so a page saved after submission, or a second submission racing the first, changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from items import NOT_APPLICABLE, SKIPPED, Form, Section, load_bank
+from survey.extensions import db
+from survey.models import (
+    OPEN_STATES,
+    Answer,
+    Invitation,
+    InvitationState,
+    Response,
+    record_audit,
+    utcnow,
+)
+
+
+class FlowError(Exception):
+    """A request the respondent flow refuses; ``status`` is the HTTP status to answer with."""
+
+    status = 400
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
+
+class AlreadySubmitted(FlowError):
+    status = 409
+
+
+class InvitationClosed(FlowError):
+    status = 410
+
+
+def form_of(invitation: Invitation) -> Form:
+    return load_bank().form(invitation.form)
+
+
+def check_open(invitation: Invitation) -> None:
+    """Raise unless answers may still be saved through this invitation."""
+    if invitation.state == InvitationState.SUBMITTED:
+        raise AlreadySubmitted("These answers were already sent. Thank you.")
+    if invitation.state == InvitationState.REVOKED:
+        raise InvitationClosed("This link was withdrawn by the clinic.")
+    if invitation.is_expired():
+        raise InvitationClosed("This link has expired.")
+
+
+def mark_opened(invitation: Invitation) -> None:
+    if invitation.state == InvitationState.PENDING:
+        invitation.state = InvitationState.OPENED
+        invitation.opened_at = utcnow()
+        db.session.commit()
+
+
+def _claim(invitation: Invitation, new_state: InvitationState) -> bool:
+    """Move an open, unexpired invitation to ``new_state``; False if another request won."""
+    now = utcnow()
+    values = {"state": new_state}
+    if new_state == InvitationState.SUBMITTED:
+        values["submitted_at"] = now
+    result = db.session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.state.in_(OPEN_STATES),
+            Invitation.expires_at > now,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _refuse_claim(invitation: Invitation) -> None:
+    db.session.rollback()
+    db.session.refresh(invitation)
+    check_open(invitation)
+    raise FlowError("This link cannot take answers right now.", status=409)
+
+
+def saved_answers(invitation: Invitation) -> dict[str, int | str]:
+    """The answers stored so far: a scale value, or the code for "does not apply"."""
+    if invitation.response is None:
+        return {}
+    rows = db.session.execute(
+        select(Answer.item_id, Answer.value, Answer.code).where(
+            Answer.response_id == invitation.response.id
+        )
+    )
+    return {item_id: value if code is None else code for item_id, value, code in rows}
+
+
+_MOBILE = re.compile(r"Mobi|Android.+Mobile|iPhone|iPod|Windows Phone", re.IGNORECASE)
+_TABLET = re.compile(r"iPad|Tablet|Android(?!.*Mobile)|Silk|Kindle", re.IGNORECASE)
+_BOT = re.compile(r"bot|crawl|spider|curl|wget|python-requests|HeadlessChrome", re.IGNORECASE)
+
+
+def user_agent_class(user_agent: str | None) -> str:
+    """A coarse device class; the user agent itself is never stored."""
+    if not user_agent:
+        return "unknown"
+    if _BOT.search(user_agent):
+        return "automated"
+    if _MOBILE.search(user_agent):
+        return "phone"
+    if _TABLET.search(user_agent):
+        return "tablet"
+    return "desktop"
+
+
+@dataclass(frozen=True)
+class PageAnswers:
+    """A validated page: each item's answer, or None where the respondent left it blank.
+
+    ``resume_index`` is the section a respondent who comes back should see first.
+    """
+
+    resume_index: int
+    values: dict[str, int | str | None]
+
+
+def save_page(
+    invitation: Invitation, page: PageAnswers, *, user_agent: str | None, language: str
+) -> Response:
+    """Store one page's answers and where to resume, all in one transaction."""
+    if not _claim(invitation, InvitationState.STARTED):
+        _refuse_claim(invitation)
+    response = invitation.response or _start_response(invitation, user_agent, language)
+    existing = {
+        answer.item_id: answer
+        for answer in db.session.scalars(select(Answer).where(Answer.response_id == response.id))
+    }
+    for item_id, value in page.values.items():
+        if value is None:
+            continue
+        answer = existing.get(item_id)
+        if answer is None:
+            answer = Answer(response=response, item_id=item_id, bank_version=response.bank_version)
+            db.session.add(answer)
+        answer.value, answer.code = (None, value) if isinstance(value, str) else (value, None)
+    response.last_saved_at = utcnow()
+    response.resume_section = page.resume_index
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise FlowError(
+            "Your answers were being saved twice at the same time. Please try again.",
+            status=409,
+        ) from None
+    return response
+
+
+def _start_response(invitation: Invitation, user_agent: str | None, language: str) -> Response:
+    response = Response(
+        invitation=invitation,
+        form=invitation.form,
+        bank_version=load_bank().version,
+        language=language,
+        user_agent_class=user_agent_class(user_agent),
+    )
+    db.session.add(response)
+    db.session.flush()
+    return response
+
+
+def submit(invitation: Invitation, *, user_agent: str | None, language: str) -> Response:
+    """Finish the response: unanswered items are stored as skipped; exactly once."""
+    if not _claim(invitation, InvitationState.SUBMITTED):
+        _refuse_claim(invitation)
+    response = invitation.response or _start_response(invitation, user_agent, language)
+    answered = set(
+        db.session.scalars(select(Answer.item_id).where(Answer.response_id == response.id))
+    )
+    for item in form_of(invitation).items:
+        if item.id not in answered:
+            db.session.add(
+                Answer(
+                    response=response,
+                    item_id=item.id,
+                    bank_version=response.bank_version,
+                    code=SKIPPED,
+                )
+            )
+    now = utcnow()
+    response.submitted_at = now
+    response.last_saved_at = now
+    response.duration_seconds = max(0, round((now - response.started_at).total_seconds()))
+    record_audit("respondent", "response.submit", f"invitation:{invitation.id}", form=response.form)
+    db.session.commit()
+    return response
+
+
+def section_summary(section: Section, answers: dict[str, int | str]) -> list[tuple[str, str]]:
+    """Each item's text with the label of its stored answer, for the review page."""
+    rows = []
+    for item in section.items:
+        stored = answers.get(item.id)
+        if stored is None:
+            label = "Not answered"
+        elif stored == NOT_APPLICABLE:
+            label = item.not_applicable_label or "Does not apply"
+        else:
+            label = item.scale.label(stored)
+        rows.append((item.text, label))
+    return rows

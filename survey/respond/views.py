@@ -1,0 +1,174 @@
+"""Routes of the respondent flow at ``/s/<token>``; no account, no JavaScript needed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from items import load_bank
+from survey.invitations import find_invitation
+from survey.models import Invitation, InvitationState
+from survey.respond import flow
+from survey.respond.forms import (
+    NAV_FIELD,
+    answer_value,
+    repeated_fields,
+    section_form_class,
+    unknown_fields,
+)
+
+bp = Blueprint("respond", __name__, url_prefix="/s")
+
+LANGUAGE = "en"
+
+
+def _invitation(token: str) -> Invitation:
+    invitation = find_invitation(token)
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
+def _closed_page(invitation: Invitation):
+    """The page for a link that takes no more answers, or None when it is open."""
+    if invitation.state == InvitationState.SUBMITTED:
+        return render_template("respond/already_submitted.html", form=flow.form_of(invitation))
+    try:
+        flow.check_open(invitation)
+    except flow.InvitationClosed as closed:
+        return render_template("respond/closed.html", message=str(closed)), 410
+    return None
+
+
+def _section_index(invitation: Invitation, page: int) -> int:
+    if not 1 <= page <= len(flow.form_of(invitation).sections):
+        abort(404)
+    return page - 1
+
+
+@bp.get("/<token>")
+def welcome(token: str):
+    invitation = _invitation(token)
+    closed = _closed_page(invitation)
+    if closed is not None:
+        return closed
+    flow.mark_opened(invitation)
+    response = invitation.response
+    resume_page = response.resume_section + 1 if response is not None else None
+    return render_template(
+        "respond/welcome.html",
+        token=token,
+        form=flow.form_of(invitation),
+        resume_page=resume_page,
+    )
+
+
+@bp.route("/<token>/<int:page>", methods=["GET", "POST"])
+def section(token: str, page: int):
+    invitation = _invitation(token)
+    index = _section_index(invitation, page)
+    form = flow.form_of(invitation)
+    if request.method == "GET":
+        closed = _closed_page(invitation)
+        if closed is not None:
+            return closed
+    else:
+        flow.check_open(invitation)
+    section_ = form.sections[index]
+    form_class = section_form_class(form.id, index)
+    if request.method == "GET":
+        saved = flow.saved_answers(invitation)
+        page_form = form_class(
+            data={item.id: str(saved[item.id]) for item in section_.items if item.id in saved}
+        )
+        return _render_section(token, form, index, page_form)
+
+    _reject_malformed_post(section_)
+    page_form = form_class()
+    if not page_form.validate():
+        return _render_section(token, form, index, page_form), 400
+    values = {item.id: answer_value(page_form[item.id].data) for item in section_.items}
+    going_back = request.form.get(NAV_FIELD) == "back"
+    resume_index = max(index - 1, 0) if going_back else min(index + 1, len(form.sections) - 1)
+    flow.save_page(
+        invitation,
+        flow.PageAnswers(resume_index=resume_index, values=values),
+        user_agent=request.user_agent.string,
+        language=LANGUAGE,
+    )
+    if going_back:
+        return redirect(
+            _page_url(token, page - 1) if page > 1 else url_for(".welcome", token=token)
+        )
+    if page < len(form.sections):
+        return redirect(_page_url(token, page + 1))
+    return redirect(url_for(".review", token=token))
+
+
+def _page_url(token: str, page: int) -> str:
+    return url_for(".section", token=token, page=page)
+
+
+def _reject_malformed_post(section_) -> None:
+    unknown = unknown_fields(request.form, section_)
+    if unknown:
+        raise flow.FlowError(
+            f"This page has no question called {', '.join(unknown)}. Nothing was saved."
+        )
+    repeated = repeated_fields(request.form)
+    if repeated:
+        raise flow.FlowError(
+            f"More than one answer was sent for {', '.join(repeated)}. Nothing was saved."
+        )
+
+
+def _render_section(token, form, index, page_form):
+    section_ = form.sections[index]
+    return render_template(
+        "respond/section.html",
+        token=token,
+        form=form,
+        section=section_,
+        page=index + 1,
+        pages=len(form.sections),
+        page_form=page_form,
+        items=[(item, page_form[item.id]) for item in section_.items],
+    )
+
+
+@bp.get("/<token>/review")
+def review(token: str):
+    invitation = _invitation(token)
+    closed = _closed_page(invitation)
+    if closed is not None:
+        return closed
+    form = flow.form_of(invitation)
+    answers = flow.saved_answers(invitation)
+    sections = [
+        (page, section_, flow.section_summary(section_, answers))
+        for page, section_ in enumerate(form.sections, start=1)
+    ]
+    blank = sum(1 for item in form.items if item.id not in answers)
+    return render_template(
+        "respond/review.html", token=token, form=form, sections=sections, blank=blank
+    )
+
+
+@bp.post("/<token>/submit")
+def submit(token: str):
+    invitation = _invitation(token)
+    flow.check_open(invitation)
+    flow.submit(invitation, user_agent=request.user_agent.string, language=LANGUAGE)
+    return redirect(url_for(".thanks", token=token))
+
+
+@bp.get("/<token>/thanks")
+def thanks(token: str):
+    invitation = _invitation(token)
+    if invitation.state != InvitationState.SUBMITTED:
+        return redirect(url_for(".welcome", token=token))
+    return render_template("respond/thanks.html", form=load_bank().form(invitation.form))
+
+
+@bp.errorhandler(flow.FlowError)
+def flow_error(error: flow.FlowError):
+    return render_template("respond/problem.html", message=str(error)), error.status
