@@ -1,6 +1,14 @@
-"""The ``healing-survey`` console script: Flask's CLI (run, db, shell) plus ours."""
+"""The ``healing-survey`` console script: Flask's CLI (run, db, shell) plus ours.
 
-from flask.cli import FlaskGroup
+The group lists its commands without building the app, so ``healing-survey --help`` answers
+before Flask-SQLAlchemy, Alembic or the analysis stack are imported.
+"""
+
+import click
+from flask import g
+from flask.cli import FlaskGroup, with_appcontext
+
+from survey.commands import COMMANDS
 
 
 def _create_app():
@@ -9,4 +17,45 @@ def _create_app():
     return create_app()
 
 
-main = FlaskGroup(create_app=_create_app, help="healing-survey: the app, its data and analysis.")
+class MigrationsGroup(click.Group):
+    """Flask-Migrate's ``db`` commands, imported (with Alembic) only when one is run."""
+
+    def _real(self) -> click.Group:
+        from flask_migrate.cli import db
+
+        return db
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._real().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str):
+        return self._real().get_command(ctx, name)
+
+
+@click.group(cls=MigrationsGroup, help="Database migrations: upgrade, downgrade, current, history.")
+@click.option("-d", "--directory", default=None, help="Migration script directory.")
+@click.option("-x", "--x-arg", multiple=True, help="Additional arguments for env.py.")
+@with_appcontext
+def db(directory, x_arg):
+    # The same set-up as Flask-Migrate's own group: its commands read these from ``g``.
+    g.directory = directory
+    g.x_arg = x_arg
+
+
+class HealingSurveyGroup(FlaskGroup):
+    def _load_plugin_commands(self) -> None:
+        # Flask-Migrate's "db" is the one plugin command we serve, added lazily below.
+        self._loaded_plugin_commands = True
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+
+main = HealingSurveyGroup(
+    create_app=_create_app,
+    commands=[
+        *COMMANDS,
+        db,
+    ],
+    help="healing-survey: the survey app, its data and their analysis.",
+)

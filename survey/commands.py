@@ -1,21 +1,12 @@
-"""The project's own CLI commands, thin Click wrappers registered on ``app.cli``."""
+"""The project's own CLI commands: thin Click wrappers that parse options, call a function of
+the app and print its result. Imports happen inside the commands so that ``--help`` is fast."""
 
 from __future__ import annotations
 
 import json
 
 import click
-from flask import Flask
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
-from survey.extensions import db
-
-
-def register_commands(app: Flask) -> None:
-    for command in (clinic, clinician, invite, self_invite, demo):
-        app.cli.add_command(command)
 
 
 def _emit(records: dict | list, *, as_json: bool, lines: list[str]) -> None:
@@ -25,38 +16,47 @@ def _emit(records: dict | list, *, as_json: bool, lines: list[str]) -> None:
         click.echo("\n".join(lines))
 
 
+def _fail_on(*errors: type[Exception]):
+    """Turn the project's own errors into a one-line CLI message and a non-zero exit."""
+
+    class _Guard:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, kind, error, traceback):
+            if kind is not None and issubclass(kind, errors):
+                raise click.ClickException(str(error)) from None
+            return False
+
+    return _Guard()
+
+
+def _json_option(what: str):
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON.")
+
+
 @click.group(cls=AppGroup, help="Create and list clinics.")
 def clinic():
     pass
 
 
-@clinic.command("add")
+@clinic.command("add", help="Add a clinic.")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print the new clinic as JSON.")
+@_json_option("the new clinic")
 def clinic_add(name: str, as_json: bool):
-    from survey.models import Clinic, record_audit
+    from survey.clinics import ClinicError, add_clinic
 
-    name = name.strip()
-    if not name:
-        raise click.BadParameter("the clinic name is empty", param_hint="NAME")
-    row = Clinic(name=name)
-    db.session.add(row)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        raise click.ClickException(f"a clinic named {name!r} already exists") from None
-    record_audit("cli", "clinic.create", f"clinic:{row.id}")
-    db.session.commit()
-    _emit({"id": row.id, "name": row.name}, as_json=as_json, lines=[f"clinic {row.id}: {name}"])
+    with _fail_on(ClinicError):
+        record = add_clinic(name)
+    _emit(record, as_json=as_json, lines=[f"clinic {record['id']}: {record['name']}"])
 
 
-@clinic.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the clinics as JSON.")
+@clinic.command("list", help="List the clinics.")
+@_json_option("the clinics")
 def clinic_list(as_json: bool):
-    from survey.models import Clinic
+    from survey.clinics import list_clinics
 
-    rows = db.session.scalars(select(Clinic).order_by(Clinic.id)).all()
-    records = [{"id": row.id, "name": row.name} for row in rows]
+    records = list_clinics()
     _emit(records, as_json=as_json, lines=[f"{r['id']}\t{r['name']}" for r in records])
 
 
@@ -65,45 +65,31 @@ def clinician():
     pass
 
 
-@clinician.command("add")
+@clinician.command("add", help="Add a clinician to a clinic.")
 @click.option("--clinic", "clinic_name", required=True, help="Name of an existing clinic.")
 @click.option("--name", required=True, help="The clinician's name as the clinic shows it.")
 @click.option("--email", default=None, help="Optional e-mail address.")
-@click.option("--json", "as_json", is_flag=True, help="Print the new clinician as JSON.")
+@_json_option("the new clinician")
 def clinician_add(clinic_name: str, name: str, email: str | None, as_json: bool):
-    from survey.models import Clinic, Clinician, record_audit
+    from survey.clinics import ClinicError, add_clinician
 
-    clinic_row = db.session.scalar(select(Clinic).where(Clinic.name == clinic_name))
-    if clinic_row is None:
-        raise click.ClickException(f"no clinic named {clinic_name!r}; add it with 'clinic add'")
-    name = name.strip()
-    if not name:
-        raise click.BadParameter("the clinician name is empty", param_hint="--name")
-    row = Clinician(clinic=clinic_row, name=name, email=email)
-    db.session.add(row)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        raise click.ClickException(f"{clinic_name!r} already has a clinician {name!r}") from None
-    record_audit("cli", "clinician.create", f"clinician:{row.id}")
-    db.session.commit()
-    record = {"id": row.id, "clinic": clinic_row.name, "name": row.name, "email": row.email}
-    _emit(record, as_json=as_json, lines=[f"clinician {row.id}: {name} ({clinic_row.name})"])
+    with _fail_on(ClinicError):
+        record = add_clinician(clinic_name, name, email=email)
+    _emit(
+        record,
+        as_json=as_json,
+        lines=[f"clinician {record['id']}: {record['name']} ({record['clinic']})"],
+    )
 
 
-@clinician.command("list")
+@clinician.command("list", help="List clinicians.")
 @click.option("--clinic", "clinic_name", default=None, help="Only this clinic's clinicians.")
-@click.option("--json", "as_json", is_flag=True, help="Print the clinicians as JSON.")
+@_json_option("the clinicians")
 def clinician_list(clinic_name: str | None, as_json: bool):
-    from survey.models import Clinic, Clinician
+    from survey.clinics import ClinicError, list_clinicians
 
-    query = select(Clinician, Clinic.name).join(Clinic).order_by(Clinician.id)
-    if clinic_name is not None:
-        query = query.where(Clinic.name == clinic_name)
-    records = [
-        {"id": row.id, "clinic": clinic_name_, "name": row.name, "email": row.email}
-        for row, clinic_name_ in db.session.execute(query)
-    ]
+    with _fail_on(ClinicError):
+        records = list_clinicians(clinic_name)
     _emit(
         records,
         as_json=as_json,
@@ -117,7 +103,7 @@ def clinician_list(clinic_name: str | None, as_json: bool):
 @click.option("--dyad", "dyad_id", type=int, default=None, help="An existing dyad's id.")
 @click.option("--reference", default=None, help="The clinic's pseudonymous patient reference.")
 @click.option("--expires-days", type=int, default=None, help="Days the links stay valid.")
-@click.option("--json", "as_json", is_flag=True, help="Print the links as JSON.")
+@_json_option("the links")
 @with_appcontext
 def invite(clinician_id, wave, dyad_id, reference, expires_days, as_json):
     from flask import current_app
@@ -125,12 +111,10 @@ def invite(clinician_id, wave, dyad_id, reference, expires_days, as_json):
     from survey.invitations import InvitationError, invite_dyad
 
     days = expires_days or current_app.config["HEALING_SURVEY_INVITATION_DAYS"]
-    try:
+    with _fail_on(InvitationError):
         links = invite_dyad(
             clinician_id, wave=wave, dyad_id=dyad_id, reference=reference, expires_days=days
         )
-    except InvitationError as error:
-        raise click.ClickException(str(error)) from None
     _emit(
         links.to_dict(),
         as_json=as_json,
@@ -145,7 +129,7 @@ def invite(clinician_id, wave, dyad_id, reference, expires_days, as_json):
 @click.command("self-invite", help="Create a clinician's self-assessment link.")
 @click.option("--clinician", "clinician_id", type=int, required=True, help="Clinician id.")
 @click.option("--expires-days", type=int, default=None, help="Days the link stays valid.")
-@click.option("--json", "as_json", is_flag=True, help="Print the link as JSON.")
+@_json_option("the link")
 @with_appcontext
 def self_invite(clinician_id, expires_days, as_json):
     from flask import current_app
@@ -153,17 +137,15 @@ def self_invite(clinician_id, expires_days, as_json):
     from survey.invitations import InvitationError, invite_self_assessment
 
     days = expires_days or current_app.config["HEALING_SURVEY_INVITATION_DAYS"]
-    try:
+    with _fail_on(InvitationError):
         link = invite_self_assessment(clinician_id, expires_days=days)
-    except InvitationError as error:
-        raise click.ClickException(str(error)) from None
     _emit(link.to_dict(), as_json=as_json, lines=[f"self-assessment: {link.url}"])
 
 
 @click.command(help="Seed a demo clinic with synthetic dyads (upgrades the database first).")
 @click.option("--dyads", type=int, default=300, show_default=True, help="Number of dyads.")
 @click.option("--seed", type=int, default=2008, show_default=True, help="Random seed.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_json_option("the summary")
 @with_appcontext
 def demo(dyads: int, seed: int, as_json: bool):
     from flask_migrate import upgrade
@@ -189,3 +171,11 @@ def demo(dyads: int, seed: int, as_json: bool):
             f"  clinician: http://127.0.0.1:5000{summary.clinician_url}",
         ],
     )
+
+
+COMMANDS = (clinic, clinician, invite, self_invite, demo)
+
+
+def register_commands(app) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)

@@ -139,3 +139,25 @@ def test_demo_seeds_a_clinic_that_follows_the_model(app, runner):
         assert item_ids <= bank_ids
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "nothing was added" in again.output
+
+
+def test_console_script_help_lists_commands_without_importing_the_stack():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from survey.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'flask_sqlalchemy', 'pandas', 'scipy')\n"
+        "         if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for command in ("clinic", "clinician", "db", "demo", "invite", "run", "self-invite"):
+        assert f"  {command} " in result.stdout
+    assert "HEAVY []" in result.stdout
