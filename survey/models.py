@@ -201,3 +201,57 @@ def record_audit(actor: str, action: str, target: str | None = None, **detail) -
     event = AuditEvent(actor=actor, action=action, target=target, detail=detail or None)
     db.session.add(event)
     return event
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    CLINICIAN = "clinician"
+    RESEARCHER = "researcher"
+
+
+class User(db.Model):
+    """A staff account. Patients never have one; they answer through invitation links.
+
+    A manager belongs to one clinic; a clinician account is tied to its clinician row; a
+    researcher sees clinicians' names only where ``can_see_names`` was granted by an admin.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), index=True)
+    clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinician.id"), unique=True)
+    can_see_names: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    clinic: Mapped[Clinic | None] = relationship()
+    clinician: Mapped[Clinician | None] = relationship()
+    api_tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'manager', 'clinician', 'researcher')", name="known_role"
+        ),
+        CheckConstraint("role <> 'manager' OR clinic_id IS NOT NULL", name="manager_has_clinic"),
+        CheckConstraint(
+            "role <> 'clinician' OR clinician_id IS NOT NULL", name="clinician_has_clinician"
+        ),
+    )
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API, tied to an account and so to its role; hash only."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="api_tokens")

@@ -1,0 +1,146 @@
+"""Submitted responses read back in chunks, one record per response with its answers.
+
+Exports, the dashboard and ``analyze --from-db`` build their wide tables from here. Reading goes
+by keyset pagination on the response id, so memory stays flat however many responses there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import Answer, Clinic, Clinician, Dyad, Invitation, Response, Wave
+
+DEFAULT_CHUNK_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class ResponseFilter:
+    """Which responses to read; every field narrows the selection, ``None`` means any."""
+
+    form: str
+    clinic_id: int | None = None
+    clinician_id: int | None = None
+    wave: int | None = None
+    submitted_from: datetime | None = None
+    submitted_until: datetime | None = None
+    submitted_only: bool = True
+
+
+@dataclass(frozen=True)
+class ResponseRecord:
+    """One response with where it came from and its answers (value, or a code string)."""
+
+    response_id: int
+    form: str
+    clinic_id: int
+    clinic: str
+    clinician_id: int
+    clinician: str
+    dyad_id: int | None
+    dyad_reference: str | None
+    wave: int | None
+    started_at: datetime
+    submitted_at: datetime | None
+    duration_seconds: int | None
+    bank_version: str
+    language: str
+    user_agent_class: str
+    answers: dict[str, int | str] = field(default_factory=dict)
+
+    def value(self, item_id: str) -> int | None:
+        """The numeric answer, or None for a code or a missing answer."""
+        answer = self.answers.get(item_id)
+        return answer if isinstance(answer, int) else None
+
+
+def _response_query(selection: ResponseFilter):
+    query = (
+        select(
+            Response.id,
+            Response.form,
+            Clinic.id,
+            Clinic.name,
+            Clinician.id,
+            Clinician.name,
+            Dyad.id,
+            Dyad.reference,
+            Wave.number,
+            Response.started_at,
+            Response.submitted_at,
+            Response.duration_seconds,
+            Response.bank_version,
+            Response.language,
+            Response.user_agent_class,
+        )
+        .join(Invitation, Response.invitation_id == Invitation.id)
+        .join(Clinician, Invitation.clinician_id == Clinician.id)
+        .join(Clinic, Clinician.clinic_id == Clinic.id)
+        .outerjoin(Wave, Invitation.wave_id == Wave.id)
+        .outerjoin(Dyad, Wave.dyad_id == Dyad.id)
+        .where(Response.form == selection.form)
+        .order_by(Response.id)
+    )
+    if selection.submitted_only:
+        query = query.where(Response.submitted_at.is_not(None))
+    if selection.clinic_id is not None:
+        query = query.where(Clinic.id == selection.clinic_id)
+    if selection.clinician_id is not None:
+        query = query.where(Clinician.id == selection.clinician_id)
+    if selection.wave is not None:
+        query = query.where(Wave.number == selection.wave)
+    if selection.submitted_from is not None:
+        query = query.where(Response.submitted_at >= selection.submitted_from)
+    if selection.submitted_until is not None:
+        query = query.where(Response.submitted_at < selection.submitted_until)
+    return query
+
+
+def iter_response_chunks(
+    selection: ResponseFilter, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> Iterator[list[ResponseRecord]]:
+    """Yield the selected responses in id order, ``chunk_size`` at a time, with their answers."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size {chunk_size}: expected at least 1")
+    last_id = 0
+    base = _response_query(selection)
+    while True:
+        rows = db.session.execute(base.where(Response.id > last_id).limit(chunk_size)).all()
+        if not rows:
+            return
+        answers: dict[int, dict[str, int | str]] = {row[0]: {} for row in rows}
+        answer_rows = db.session.execute(
+            select(Answer.response_id, Answer.item_id, Answer.value, Answer.code).where(
+                Answer.response_id.in_(list(answers))
+            )
+        )
+        for response_id, item_id, value, code in answer_rows:
+            answers[response_id][item_id] = value if code is None else code
+        yield [ResponseRecord(*row, answers=answers[row[0]]) for row in rows]
+        last_id = rows[-1][0]
+        db.session.expunge_all()
+
+
+def iter_responses(
+    selection: ResponseFilter, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> Iterator[ResponseRecord]:
+    for chunk in iter_response_chunks(selection, chunk_size=chunk_size):
+        yield from chunk
+
+
+def value_matrix(records: list[ResponseRecord], item_ids: list[str] | tuple[str, ...]):
+    """A float array (responses x items) of numeric answers, NaN for codes and blanks."""
+    import numpy as np
+
+    matrix = np.full((len(records), len(item_ids)), np.nan)
+    column = {item_id: j for j, item_id in enumerate(item_ids)}
+    for i, record in enumerate(records):
+        for item_id, answer in record.answers.items():
+            j = column.get(item_id)
+            if j is not None and isinstance(answer, int):
+                matrix[i, j] = answer
+    return matrix
