@@ -1,0 +1,1 @@
+"""Psychometric analysis of item responses: pure functions in, frozen results out."""

@@ -1,0 +1,23 @@
+"""Run the Examples sections of the part-A analysis modules as doctests."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "analysis.itemstats",
+    "analysis.scoring",
+    "analysis.reliability",
+    "analysis.polychoric",
+    "analysis.agreement",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples_run(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0
+    assert result.failed == 0

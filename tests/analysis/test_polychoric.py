@@ -1,0 +1,186 @@
+"""Polychoric correlations against R psych 2.2.9 ``polychoric()`` on the public bfi data.
+
+Expected numbers come from tests/analysis/reference/reference_a.R; the full 25 x 25 matrix of
+``polychoric(bfi)$rho`` is data/a_ref_polychoric_bfi_rho.csv. psych finds each correlation
+with ``optimize()`` (tolerance about 1e-4), so matrices are compared at 1e-4.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis.polychoric import _bvn_cdf, _smooth_correlation, polychoric
+
+DATA = Path(__file__).parent / "data"
+AGREE = ["A1", "A2", "A3", "A4", "A5"]
+
+
+@pytest.fixture(scope="module")
+def bfi() -> pd.DataFrame:
+    return pd.read_csv(DATA / "a_bfi.csv")
+
+
+def test_bfi_matrix_matches_psych(bfi):
+    result = polychoric(bfi)
+    expected = pd.read_csv(DATA / "a_ref_polychoric_bfi_rho.csv", index_col=0)
+    assert np.abs(result.correlation.to_numpy() - expected.to_numpy()).max() < 1e-4
+    assert list(result.correlation.columns) == list(expected.columns)
+    assert result.global_thresholds and not result.smoothed
+    assert result.n == 2800
+
+
+def test_bfi_thresholds_match_psych(bfi):
+    # polychoric(bfi)$tau[c("A1", "N5"), ]
+    expected = [
+        [-0.4366622340, 0.31863936400, 0.7368609777, 1.2289002830, 1.888878985],
+        [-0.7191771807, -0.06472358816, 0.2846749559, 0.8239634903, 1.359638260],
+    ]
+    thresholds = polychoric(bfi).thresholds
+    np.testing.assert_allclose(thresholds.loc[["A1", "N5"]], expected, atol=1e-8)
+    assert list(thresholds.columns) == ["1|2", "2|3", "3|4", "4|5", "5|6"]
+
+
+def test_small_sample_with_empty_cells_matches_psych(bfi):
+    # polychoric(bfi[1:120, c("A1","A2","A3","A4","A5","N1")])$rho, rows A1 and N1
+    small = bfi.iloc[:120][[*AGREE, "N1"]]
+    result = polychoric(small).correlation
+    np.testing.assert_allclose(
+        result.loc["A1"],
+        [1, -0.4470442861, -0.3266413222, 0.0106209683, -0.3651481936, 0.2823490856],
+        atol=1e-4,
+    )
+    np.testing.assert_allclose(
+        result.loc["N1"],
+        [0.2823490856, -0.1533921684, -0.05214821564, 0.008312684084, -0.3546624837, 1],
+        atol=1e-4,
+    )
+
+
+def test_per_pair_thresholds_with_continuity_correction_match_psych(bfi):
+    # polychoric(na.omit(bfi[1:200, A1..A5]), global=FALSE)$rho: psych warns "10 cells were
+    # adjusted" (one per corrected pair)
+    local = bfi.iloc[:200][AGREE].dropna()
+    result = polychoric(local, global_thresholds=False)
+    expected_a1 = [1, -0.4358603699, -0.3243118180, -0.06612173857, -0.3164894033]
+    expected_a3 = [-0.3243118180, 0.5176694391, 1, 0.3498726985, 0.5856916265]
+    np.testing.assert_allclose(result.correlation.loc["A1"], expected_a1, atol=1e-4)
+    np.testing.assert_allclose(result.correlation.loc["A3"], expected_a3, atol=1e-4)
+    assert result.corrected_pairs == 10 and not result.global_thresholds
+
+
+def test_per_pair_thresholds_without_correction_match_psych(bfi):
+    # polychoric(na.omit(bfi[1:200, A1..A5]), global=FALSE, correct=0)$rho["A2", ]
+    local = bfi.iloc[:200][AGREE].dropna()
+    result = polychoric(local, global_thresholds=False, correct=0)
+    expected_a2 = [-0.4783837940, 1, 0.5736884117, 0.2930067531, 0.4770108667]
+    np.testing.assert_allclose(result.correlation.loc["A2"], expected_a2, atol=1e-4)
+    assert result.corrected_pairs == 0
+
+
+def test_full_per_pair_matrix_matches_psych(bfi):
+    # polychoric(bfi[, 1:5], global=FALSE)$rho (pairwise-complete rows, no empty cells)
+    expected = np.array(
+        [
+            [1.0000000000, -0.4074086630, -0.3222803879, -0.1753496230, -0.2276615753],
+            [-0.4074086630, 1.0000000000, 0.5555487080, 0.3896248053, 0.4489499624],
+            [-0.3222803879, 0.5555487080, 1.0000000000, 0.4084632867, 0.5732944066],
+            [-0.1753496230, 0.3896248053, 0.4084632867, 1.0000000000, 0.3554476418],
+            [-0.2276615753, 0.4489499624, 0.5732944066, 0.3554476418, 1.0000000000],
+        ]
+    )
+    result = polychoric(bfi[AGREE], global_thresholds=False)
+    assert np.abs(result.correlation.to_numpy() - expected).max() < 1e-4
+
+
+def test_items_with_different_highest_answers_use_per_pair_thresholds():
+    rng = np.random.default_rng(3)
+    latent = rng.multivariate_normal([0, 0, 0], [[1, 0.5, 0.4], [0.5, 1, 0.3], [0.4, 0.3, 1]], 3000)
+    answers = np.column_stack(
+        [np.digitize(latent[:, 0], [-1, 0, 1]), np.digitize(latent[:, 1:], [-0.5, 0.5])]
+    )
+    result = polychoric(answers)
+    assert not result.global_thresholds
+    np.testing.assert_allclose(
+        result.correlation.to_numpy()[np.triu_indices(3, 1)], [0.5, 0.4, 0.3], atol=0.06
+    )
+
+
+@pytest.mark.parametrize(
+    ("matrix", "expected_off_diagonal"),
+    [
+        # psych::cor.smooth(matrix(c(1,.9,.2,.9,1,.8,.2,.8,1),3))
+        ([[1, 0.9, 0.2], [0.9, 1, 0.8], [0.2, 0.8, 1]], [0.8221699442, 0.2192228088, 0.7356336018]),
+        # psych::cor.smooth(matrix(c(1,.9,-.5,.9,1,.5,-.5,.5,1),3))
+        (
+            [[1, 0.9, -0.5], [0.9, 1, 0.5], [-0.5, 0.5, 1]],
+            [0.7106096446, -0.3803881933, 0.3803881933],
+        ),
+    ],
+)
+def test_smoothing_matches_psych_cor_smooth(matrix, expected_off_diagonal):
+    smoothed, changed = _smooth_correlation(np.array(matrix, dtype=float))
+    assert changed
+    np.testing.assert_allclose(smoothed[np.triu_indices(3, 1)], expected_off_diagonal, atol=1e-8)
+    assert np.linalg.eigvalsh(smoothed).min() > 0
+
+
+def test_positive_definite_matrix_is_left_alone():
+    matrix = np.array([[1, 0.3], [0.3, 1]])
+    smoothed, changed = _smooth_correlation(matrix)
+    assert not changed and smoothed is matrix
+
+
+def test_owens_t_bivariate_normal_cdf_matches_scipy():
+    rng = np.random.default_rng(1)
+    h, k = rng.normal(size=40), rng.normal(size=40)
+    rho = rng.uniform(-0.95, 0.95, size=40)
+    h[:3], k[1:4] = 0.0, 0.0
+    expected = [
+        stats.multivariate_normal(cov=[[1, r], [r, 1]]).cdf([a, b])
+        for a, b, r in zip(h, k, rho, strict=True)
+    ]
+    np.testing.assert_allclose(_bvn_cdf(h, k, rho), expected, atol=1e-9)
+    edges = _bvn_cdf(np.array([-np.inf, np.inf, 0.3]), np.array([0.2, 0.5, np.inf]), np.zeros(3))
+    np.testing.assert_allclose(edges, [0, stats.norm.cdf(0.5), stats.norm.cdf(0.3)])
+
+
+def test_twenty_thousand_by_thirty_is_fast():
+    rng = np.random.default_rng(5)
+    latent = 0.7 * rng.normal(size=(20_000, 1)) + 0.7 * rng.normal(size=(20_000, 30))
+    answers = np.digitize(latent, [-1.5, -0.5, 0.5, 1.5]).astype(float) + 1
+    answers[rng.random(answers.shape) < 0.05] = np.nan
+    start = time.perf_counter()
+    result = polychoric(answers)
+    assert time.perf_counter() - start < 2.0  # about 0.1 s here; R psych takes about 1.5 s
+    off_diagonal = result.correlation.to_numpy()[np.triu_indices(30, 1)]
+    assert np.abs(off_diagonal - 0.5).max() < 0.05  # latent correlation 0.49 / 0.98
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        (np.array([[1.5, 2], [2, 3], [3, 1]]), "integer"),
+        (np.array([[1, 2], [9, 3], [3, 1]]), "at most 8"),
+        (np.array([[1, 2], [1, 3], [1, 1]]), "without variance"),
+    ],
+)
+def test_bad_answers_are_rejected(answers, message):
+    with pytest.raises(ValueError, match=message):
+        polychoric(answers)
+
+
+def test_pair_without_shared_answers_is_nan_and_not_smoothed():
+    rng = np.random.default_rng(8)
+    answers = rng.integers(1, 5, size=(200, 3)).astype(float)
+    answers[:100, 0] = np.nan
+    answers[100:, 1] = np.nan
+    result = polychoric(answers)
+    matrix = result.correlation.to_numpy()
+    assert np.isnan(matrix[0, 1]) and np.isnan(matrix[1, 0])
+    assert np.isfinite(matrix[0, 2]) and not result.smoothed
