@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis._input import item_frame, response_range_of
 
-__all__ = ["ItemStatistics", "item_statistics"]
+__all__ = ["ItemStatistics", "item_statistics", "item_statistics_from_moments"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,52 @@ def item_statistics(
         distribution=_distribution(values, frame.columns, low, high, response_range is not None),
         response_range=(low, high),
         n_respondents=len(values),
+    )
+
+
+def item_statistics_from_moments(moments, *, response_range: tuple[int, int]) -> ItemStatistics:
+    """:func:`item_statistics` from :class:`analysis.moments.PairwiseMoments`.
+
+    The moments must have counted every value of ``response_range`` (``values=range(lo,
+    hi + 1)``); the numbers equal :func:`item_statistics` on the rows behind them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analysis.moments import PairwiseMoments
+    >>> moments = PairwiseMoments(items=("item_1", "item_2"), values=range(1, 6))
+    >>> moments.update(np.array([[1, 2], [3, np.nan], [3, 5]]))
+    >>> stats = item_statistics_from_moments(moments, response_range=(1, 5))
+    >>> stats.table.loc["item_1", ["n", "floor_pct", "ceiling_pct"]].round(1).tolist()
+    [3.0, 33.3, 0.0]
+    """
+    low, high = response_range_of(response_range)
+    levels = np.arange(low, high + 1)
+    counted = tuple(moments.values)
+    if tuple(int(v) for v in levels) != counted:
+        raise ValueError(
+            f"the moments counted the values {counted}; expected {tuple(map(int, levels))} "
+            f"for the response range {response_range}"
+        )
+    n = moments.n_items
+    counts = moments.counts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table = pd.DataFrame(
+            {
+                "n": n.astype(float),
+                "mean": moments.means(),
+                "sd": np.where(n > 1, moments.standard_deviations(), np.nan),
+                "missing_pct": 100.0 * (1.0 - n / max(moments.n_rows, 1)),
+                "floor_pct": 100.0 * counts[:, 0] / n,
+                "ceiling_pct": 100.0 * counts[:, -1] / n,
+            },
+            index=pd.Index(moments.items),
+        )
+    return ItemStatistics(
+        table=table,
+        distribution=pd.DataFrame(counts, index=pd.Index(moments.items), columns=levels),
+        response_range=(low, high),
+        n_respondents=moments.n_rows,
     )
 
 

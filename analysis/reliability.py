@@ -27,6 +27,7 @@ __all__ = [
     "cronbach_alpha",
     "item_reliability",
     "omega",
+    "omega_from_correlation",
     "omega_total",
     "scale_reliability",
     "scale_reliability_from_moments",
@@ -433,13 +434,47 @@ def omega(
     frame = _scale_frame(data, missing="pairwise", min_items=3)
     _check_omega_options(n_factors, fm, rotation, frame.shape[1])
     corr = _pairwise_correlation(frame.to_numpy())
+    return omega_from_correlation(corr, items=frame.columns, n=len(frame), n_factors=n_factors)
+
+
+def omega_from_correlation(
+    corr: np.ndarray, *, items: Iterable[str], n: int, n_factors: int = 3
+) -> OmegaResult:
+    """:func:`omega` from a correlation matrix (pairwise complete, as ``omega`` computes it).
+
+    Parameters
+    ----------
+    corr : 2-D array
+        Item correlation matrix.
+    items : iterable of str
+        Item names in the order of ``corr``.
+    n : int
+        Respondents behind ``corr`` (reported only).
+    n_factors : int, default 3
+        Group factors of the Schmid-Leiman solution.
+
+    Returns
+    -------
+    OmegaResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = np.full((6, 6), 0.3) + np.kron(np.eye(2), np.full((3, 3), 0.2))
+    >>> np.fill_diagonal(r, 1.0)
+    >>> result = omega_from_correlation(r, items="abcdef", n=200, n_factors=2)
+    >>> round(result.omega_total, 3) > round(result.omega_hierarchical, 3)
+    True
+    """
+    corr = np.asarray(corr, dtype=float)
+    items = pd.Index(list(items))
+    _check_omega_options(n_factors, "minres", "oblimin", corr.shape[0])
     general, group, communality = _schmid_leiman(corr, n_factors)
     key = np.where(general < 0, -1.0, 1.0)
     general, group = general * key, group * key[:, None]
     total = (corr * np.outer(key, key)).sum()
     uniqueness = np.sum(1 - communality)
     general_variance = np.sum(general**2)
-    items = frame.columns
     return OmegaResult(
         omega_hierarchical=float(general.sum() ** 2 / total),
         omega_total=float((total - uniqueness) / total),
@@ -451,7 +486,7 @@ def omega(
         communalities=pd.Series(communality, index=items, name="h2"),
         reversed_items=tuple(items[key < 0]),
         n_factors=n_factors,
-        n=len(frame),
+        n=n,
     )
 
 

@@ -173,7 +173,161 @@ def demo(dyads: int, seed: int, as_json: bool):
     )
 
 
-COMMANDS = (clinic, clinician, invite, self_invite, demo)
+def _factors(ctx, param, value: str):
+    if value == "auto":
+        return value
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise click.BadParameter(f"{value!r}: expected 'auto' or a whole number of factors >= 1")
+
+
+@click.command(help="Reliability and factor structure of a CSV of items, or of our responses.")
+@click.argument("data", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--scales",
+    "scales_path",
+    type=click.Path(dir_okay=False),
+    help="Scale specification (YAML) for DATA.csv.",
+)
+@click.option("--from-db", is_flag=True, help="Analyse the submitted responses of --form.")
+@click.option(
+    "--form",
+    "form_id",
+    default="patient",
+    show_default=True,
+    type=click.Choice(["patient", "clinician-dyad", "clinician-self"]),
+    help="Which form's responses --from-db reads.",
+)
+@click.option(
+    "--factors",
+    default="auto",
+    show_default=True,
+    callback=_factors,
+    help="Number of EFA factors, or 'auto' (parallel analysis).",
+)
+@click.option(
+    "--method",
+    default="minres",
+    show_default=True,
+    type=click.Choice(["minres", "ml", "pa"]),
+    help="EFA extraction.",
+)
+@click.option(
+    "--rotation",
+    default="oblimin",
+    show_default=True,
+    type=click.Choice(["oblimin", "promax", "varimax", "none"]),
+    help="EFA rotation.",
+)
+@click.option("--ordinal", is_flag=True, help="Factor polychoric instead of Pearson correlations.")
+@click.option("--cfa", "run_cfa", is_flag=True, help="Fit the scales as a CFA model (ML).")
+@click.option("--seed", type=int, default=None, help="Seed of the parallel analysis.")
+@click.option(
+    "--iterations",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Simulated data sets in the parallel analysis.",
+)
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(min=10),
+    default=None,
+    help="Bootstrap alpha's CI with this many resamples (default: Feldt).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the results as JSON (keys documented in the README).",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write a self-contained HTML report with plots.",
+)
+@click.pass_context
+def analyze(
+    ctx,
+    data,
+    scales_path,
+    from_db,
+    form_id,
+    factors,
+    method,
+    rotation,
+    ordinal,
+    run_cfa,
+    seed,
+    iterations,
+    bootstrap,
+    json_path,
+    html_path,
+):
+    if from_db == bool(data):
+        raise click.UsageError("give either DATA.csv with --scales, or --from-db")
+    if data and not scales_path:
+        raise click.UsageError("DATA.csv needs --scales SPEC.yaml naming the scales and items")
+    from analysis.report import html_report, text_summary
+
+    from analysis.workup import WorkupOptions
+
+    try:
+        options = WorkupOptions(
+            factors=factors,
+            method=method,
+            rotation=rotation,
+            ordinal=ordinal,
+            cfa=run_cfa,
+            seed=seed,
+            iterations=iterations,
+            ci_method="bootstrap" if bootstrap else "feldt",
+            n_boot=bootstrap or 1000,
+        )
+        if from_db:
+            result = _analyze_database(ctx, form_id, options)
+        else:
+            result = _analyze_file(data, scales_path, options)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    report = result.to_dict()
+    click.echo(text_summary(report))
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2, allow_nan=False)
+    if html_path:
+        with open(html_path, "w", encoding="utf-8") as handle:
+            handle.write(html_report(report))
+
+
+def _analyze_file(data: str, scales_path: str, options):
+    from analysis.responses_file import read_responses_csv
+    from analysis.workup import run_workup
+    from items import load_scale_spec
+
+    spec = load_scale_spec(scales_path)
+    responses = read_responses_csv(data, spec)
+    for warning in responses.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return run_workup(responses.frame, spec, options)
+
+
+def _analyze_database(ctx, form_id: str, options):
+    from flask.cli import ScriptInfo
+
+    from analysis.workup import run_workup_from_moments
+    from survey.analyze import form_moments
+
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        moments, spec = form_moments(form_id)
+    if moments.n_rows == 0:
+        raise ValueError(f"no submitted responses to the {form_id!r} form yet")
+    return run_workup_from_moments(moments, spec, options)
+
+
+COMMANDS = (clinic, clinician, invite, self_invite, demo, analyze)
 
 
 def register_commands(app) -> None:

@@ -132,6 +132,44 @@ def iter_responses(
         yield from chunk
 
 
+def iter_value_chunks(
+    selection: ResponseFilter,
+    item_ids: list[str] | tuple[str, ...],
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Iterator:
+    """Yield float arrays (responses x items, NaN for codes and blanks), chunk by chunk.
+
+    The lean path for analysis: only response ids and numeric answers are read.
+    """
+    import numpy as np
+
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size {chunk_size}: expected at least 1")
+    column = {item_id: j for j, item_id in enumerate(item_ids)}
+    ids_query = _response_query(selection).with_only_columns(Response.id)
+    last_id = 0
+    while True:
+        ids = db.session.scalars(ids_query.where(Response.id > last_id).limit(chunk_size)).all()
+        if not ids:
+            return
+        row_of = {response_id: i for i, response_id in enumerate(ids)}
+        matrix = np.full((len(ids), len(item_ids)), np.nan)
+        answers = db.session.execute(
+            select(Answer.response_id, Answer.item_id, Answer.value).where(
+                Answer.response_id.in_(ids), Answer.value.is_not(None)
+            )
+        ).all()
+        if answers:
+            response_ids, answer_items, values = zip(*answers, strict=True)
+            cols = np.fromiter((column.get(item, -1) for item in answer_items), dtype=np.int64)
+            rows = np.fromiter((row_of[r] for r in response_ids), dtype=np.int64)
+            keep = cols >= 0
+            matrix[rows[keep], cols[keep]] = np.asarray(values, dtype=float)[keep]
+        yield matrix
+        last_id = ids[-1]
+
+
 def value_matrix(records: list[ResponseRecord], item_ids: list[str] | tuple[str, ...]):
     """A float array (responses x items) of numeric answers, NaN for codes and blanks."""
     import numpy as np

@@ -88,3 +88,17 @@ def test_reliability_from_moments_names_missing_items_and_constant_items(bfi):
     constant.update(np.array([[1.0, 2.0], [1.0, 3.0], [1.0, 4.0]]))
     with pytest.raises(ValueError, match=r"without variance.*\['x'\]"):
         scale_reliability_from_moments(constant, {"s": ["x", "y"]})
+
+
+def test_item_statistics_from_moments_equal_item_statistics(bfi):
+    from analysis.itemstats import item_statistics, item_statistics_from_moments
+
+    moments = accumulate(bfi, 700, values=range(1, 7))
+    expected = item_statistics(bfi, response_range=(1, 6)).to_dict()
+    got = item_statistics_from_moments(moments, response_range=(1, 6)).to_dict()
+    assert got["n_respondents"] == expected["n_respondents"] == len(bfi)
+    for item, stats in expected["items"].items():
+        assert got["items"][item].pop("distribution") == stats.pop("distribution")
+        assert got["items"][item] == pytest.approx(stats, abs=1e-10), item
+    with pytest.raises(ValueError, match="counted the values"):
+        item_statistics_from_moments(moments, response_range=(1, 5))

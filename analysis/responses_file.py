@@ -1,0 +1,123 @@
+"""Reading a CSV of item responses for the workup, with checks that name the bad column.
+
+One column per item, one row per respondent; empty cells (or ``NA``) are missing answers.
+Columns that the scale specification does not name are ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis._spec import read_scales
+
+
+class ResponsesFileError(ValueError):
+    """A responses file the workup cannot use; the message names the file, column and row."""
+
+
+@dataclass(frozen=True)
+class ResponsesFile:
+    frame: pd.DataFrame
+    warnings: tuple[str, ...]
+
+
+def read_responses_csv(path: str | Path, spec: Any) -> ResponsesFile:
+    """Read the spec's item columns of a CSV as floats and check them.
+
+    Raises
+    ------
+    ResponsesFileError
+        The file is missing or not a CSV; an item of the specification is not a column; a
+        cell is not a number; a value lies outside the specification's range; there are fewer
+        respondents than items; an item has the same answer in every row.
+    """
+    path = Path(path)
+    scales = read_scales(spec)
+    items = list(dict.fromkeys(i for members in scales.items.values() for i in members))
+    header = _header(path)
+    absent = [item for item in items if item not in header]
+    if absent:
+        raise ResponsesFileError(
+            f"{path}: the scale specification names items that are not columns of the file: "
+            f"{', '.join(absent)} (columns: {', '.join(header[:12])}"
+            f"{', ...' if len(header) > 12 else ''})"
+        )
+    try:
+        frame = pd.read_csv(path, usecols=items, na_values=["NA", "N/A", "."])
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ResponsesFileError(f"{path}: not a readable CSV file ({error})") from None
+    frame = frame[items]
+    for item in items:
+        frame[item] = _numeric_column(frame[item], item, path)
+    _check_range(frame, scales.response_range, path)
+    warnings = _check_shape(frame, path)
+    return ResponsesFile(frame=frame.astype(float), warnings=tuple(warnings))
+
+
+def _header(path: Path) -> list[str]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            first = handle.readline()
+    except FileNotFoundError:
+        raise ResponsesFileError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, IsADirectoryError) as error:
+        raise ResponsesFileError(f"{path}: not a readable CSV file ({error})") from None
+    if not first.strip():
+        raise ResponsesFileError(f"{path}: the file is empty; expected a header row of item names")
+    return [name.strip() for name in next(csv.reader([first]))]
+
+
+def _numeric_column(column: pd.Series, item: str, path: Path) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column):
+        return column
+    numbers = pd.to_numeric(column, errors="coerce")
+    bad = numbers.isna() & column.notna()
+    row = int(np.argmax(bad.to_numpy()))
+    raise ResponsesFileError(
+        f"{path}: column {item!r} has a value that is not a number: {column.iloc[row]!r} on "
+        f"line {row + 2} ({int(bad.sum())} such cells in that column)"
+    )
+
+
+def _check_range(frame: pd.DataFrame, response_range, path: Path) -> None:
+    if response_range is None:
+        return
+    low, high = response_range
+    values = frame.to_numpy(dtype=float)
+    outside = (values < low) | (values > high)
+    if not outside.any():
+        return
+    row, col = (int(i[0]) for i in np.nonzero(outside))
+    item = frame.columns[col]
+    raise ResponsesFileError(
+        f"{path}: column {item!r} has the value {values[row, col]:g} on line {row + 2}, outside "
+        f"the response range {low:g}..{high:g} of the scale specification "
+        f"({int(outside[:, col].sum())} such cells in that column)"
+    )
+
+
+def _check_shape(frame: pd.DataFrame, path: Path) -> list[str]:
+    answered = frame.notna().any(axis=1)
+    if int(answered.sum()) < frame.shape[1]:
+        raise ResponsesFileError(
+            f"{path}: {int(answered.sum())} respondents with answers for {frame.shape[1]} items; "
+            "a factor analysis needs more respondents than items"
+        )
+    spread = frame.max() - frame.min()
+    constant = [str(item) for item in frame.columns if not spread[item] > 0]
+    if constant:
+        raise ResponsesFileError(
+            f"{path}: these items have the same answer in every row (or no answers), which "
+            f"carries no information: {', '.join(constant)}; remove them from the specification"
+        )
+    warnings = []
+    few = frame.columns[frame.notna().sum() < 0.5 * len(frame)]
+    if len(few):
+        warnings.append(f"more than half of the answers are missing for {', '.join(few)}")
+    return warnings

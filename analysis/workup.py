@@ -1,0 +1,389 @@
+"""The whole validation workup of a scale: item statistics, reliability, factorability,
+dimensionality, EFA and (on request) CFA, assembled from the statistics modules.
+
+``run_workup`` takes the responses; ``run_workup_from_moments`` takes pairwise moments that were
+accumulated chunk by chunk (``healing-survey analyze --from-db``), so that memory does not grow
+with the number of respondents. Both give the same result object, whose ``to_dict()`` is the
+JSON of ``healing-survey analyze --json`` documented in the README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis._spec import keyed_responses, read_scales
+from analysis.cfa import CFAResult, cfa
+from analysis.factors import (
+    BartlettResult,
+    EFAResult,
+    KMOResult,
+    ParallelResult,
+    bartlett_sphericity,
+    efa,
+    kmo,
+    parallel_analysis,
+)
+from analysis.itemstats import ItemStatistics, item_statistics, item_statistics_from_moments
+from analysis.moments import PairwiseMoments
+from analysis.reliability import (
+    OmegaResult,
+    ScaleReliabilityResult,
+    omega_from_correlation,
+    scale_reliability,
+    scale_reliability_from_moments,
+)
+
+METHODS = ("minres", "ml", "pa")
+ROTATIONS = ("oblimin", "promax", "varimax", "none")
+
+
+@dataclass(frozen=True)
+class WorkupOptions:
+    """What the workup computes; the defaults are psych's.
+
+    ``factors`` is a number of factors or ``"auto"`` (the parallel analysis decides).
+    ``ordinal`` factors polychoric correlations instead of Pearson ones. ``ci_method`` is
+    ``"feldt"`` or ``"bootstrap"`` (only with the responses at hand).
+    """
+
+    factors: int | str = "auto"
+    method: str = "minres"
+    rotation: str = "oblimin"
+    ordinal: bool = False
+    cfa: bool = False
+    seed: int | None = None
+    iterations: int = 20
+    ci_method: str = "feldt"
+    n_boot: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.factors != "auto" and (
+            isinstance(self.factors, bool) or not isinstance(self.factors, int) or self.factors < 1
+        ):
+            raise ValueError(f"factors must be 'auto' or a positive integer, got {self.factors!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method {self.method!r} is not one of {', '.join(METHODS)}")
+        if self.rotation not in ROTATIONS:
+            raise ValueError(f"rotation {self.rotation!r} is not one of {', '.join(ROTATIONS)}")
+        if not isinstance(self.iterations, int) or self.iterations < 1:
+            raise ValueError(f"iterations must be a positive integer, got {self.iterations!r}")
+        if self.ci_method not in ("feldt", "bootstrap"):
+            raise ValueError(f"ci_method {self.ci_method!r} is not 'feldt' or 'bootstrap'")
+
+    def to_dict(self) -> dict:
+        return {
+            "factors": self.factors,
+            "method": self.method,
+            "rotation": self.rotation,
+            "ordinal": self.ordinal,
+            "cfa": self.cfa,
+            "seed": self.seed,
+            "iterations": self.iterations,
+            "ci_method": self.ci_method,
+        }
+
+
+@dataclass(frozen=True)
+class Workup:
+    """Every result of the workup; ``to_dict()`` gives the documented JSON."""
+
+    n: int
+    items: tuple[str, ...]
+    scale_items: dict[str, tuple[str, ...]]
+    reverse_keyed: frozenset[str]
+    options: WorkupOptions
+    item_statistics: ItemStatistics
+    scales: ScaleReliabilityResult
+    omega: OmegaResult | None
+    correlation: str
+    kmo: KMOResult
+    bartlett: BartlettResult
+    parallel: ParallelResult | None
+    efa: EFAResult | None
+    cfa: CFAResult | None
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "missing": "pairwise",
+            "options": self.options.to_dict(),
+            "items": self.item_statistics.to_dict()["items"],
+            "scales": self.scales.to_dict(),
+            "omega": None if self.omega is None else _omega_dict(self.omega),
+            "efa": self._efa_dict(),
+            "cfa": None if self.cfa is None else _cfa_dict(self.cfa),
+            "notes": list(self.notes),
+        }
+
+    def _efa_dict(self) -> dict:
+        parallel = None
+        if self.parallel is not None:
+            parallel = {
+                "n_factors": self.parallel.n_factors,
+                "n_components": self.parallel.n_components,
+                "iterations": self.parallel.iterations,
+                "quantile": self.parallel.quantile,
+                "observed_components": _floats(self.parallel.observed_components),
+                "observed_factors": _floats(self.parallel.observed_factors),
+                "simulated_components": _floats(self.parallel.simulated_components_quantile),
+                "simulated_factors": _floats(self.parallel.simulated_factors_quantile),
+            }
+        result = {
+            "correlation": self.correlation,
+            "kmo": _float(self.kmo.overall),
+            "kmo_items": {item: _float(v) for item, v in self.kmo.per_item.items()},
+            "bartlett": {
+                "chi2": _float(self.bartlett.chi2),
+                "df": int(self.bartlett.df),
+                "p": _float(self.bartlett.p),
+            },
+            "parallel": parallel,
+            "n_factors": None,
+            "method": self.options.method,
+            "rotation": self.options.rotation,
+            "loadings": {},
+        }
+        if self.efa is not None:
+            efa_dict = self.efa.to_dict()
+            result.update(
+                {
+                    key: efa_dict[key]
+                    for key in (
+                        "n_factors",
+                        "factors",
+                        "loadings",
+                        "communalities",
+                        "uniquenesses",
+                        "factor_correlations",
+                        "variance",
+                        "converged",
+                    )
+                }
+            )
+        return result
+
+
+def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = None) -> Workup:
+    """The workup on the responses (respondents x items, NaN where missing).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One column per item; columns outside the specification are ignored.
+    spec : items.ScaleSpec or mapping
+        The scales; reverse-keyed items are reversed for reliability and scores.
+    options : WorkupOptions, optional
+
+    Returns
+    -------
+    Workup
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(5)
+    >>> traits = rng.normal(size=(400, 2))
+    >>> x = np.repeat(traits, 3, axis=1) + rng.normal(size=(400, 6))
+    >>> x = np.clip(np.round(3 + x), 1, 5)
+    >>> frame = pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
+    >>> spec = {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]}
+    >>> result = run_workup(frame, spec, WorkupOptions(seed=1))
+    >>> result.to_dict()["efa"]["parallel"]["n_factors"]
+    2
+    """
+    options = options or WorkupOptions()
+    scales = read_scales(spec)
+    items = _spec_items(scales)
+    frame = keyed_responses(data, replace(scales, reverse_keyed=frozenset()))
+    notes = []
+    response_range = scales.response_range
+    stats = item_statistics(frame, response_range=response_range)
+    reliability = scale_reliability(data, spec)
+    if options.ordinal:
+        from analysis.polychoric import polychoric
+
+        poly = polychoric(frame)
+        corr_matrix = poly.correlation.to_numpy()
+        if poly.smoothed:
+            notes.append("the polychoric matrix was not positive definite and was smoothed")
+        correlation = "polychoric"
+    else:
+        from analysis.factors import correlations
+
+        corr_matrix = correlations(frame).matrix
+        correlation = "pearson"
+    n = len(frame)
+    parallel_input = corr_matrix if options.ordinal else frame
+    return _assemble(
+        n=n,
+        items=items,
+        scales=scales,
+        options=options,
+        stats=stats,
+        reliability=reliability,
+        corr=corr_matrix,
+        correlation=correlation,
+        parallel_input=parallel_input,
+        cfa_input=frame,
+        notes=notes,
+    )
+
+
+def run_workup_from_moments(
+    moments: PairwiseMoments, spec: Any, options: WorkupOptions | None = None
+) -> Workup:
+    """The workup from pairwise moments accumulated over chunks of responses.
+
+    Gives the numbers of :func:`run_workup` on the rows behind ``moments`` (pairwise-complete
+    covariances and correlations are what both use). Not available from moments: polychoric
+    correlations and bootstrap intervals, which need the rows (``ValueError``); the CFA uses
+    the pairwise covariance matrix with ``n`` the number of respondents, where
+    :func:`run_workup` drops incomplete rows as lavaan does.
+    """
+    options = options or WorkupOptions()
+    if options.ordinal:
+        raise ValueError("ordinal (polychoric) analysis needs the responses, not moments")
+    if options.ci_method != "feldt":
+        raise ValueError("bootstrap intervals need the responses, not moments")
+    scales = read_scales(spec)
+    items = _spec_items(scales)
+    if scales.response_range is None:
+        raise ValueError("the scale specification needs a response range")
+    column = {item: j for j, item in enumerate(moments.items)}
+    absent = sorted(set(items) - set(column))
+    if absent:
+        raise ValueError(f"scale items not in the data: {absent}")
+    idx = [column[item] for item in items]
+    stats = item_statistics_from_moments(moments, response_range=scales.response_range)
+    stats = replace(
+        stats,
+        table=stats.table.loc[list(items)],
+        distribution=stats.distribution.loc[list(items)],
+    )
+    corr = moments.correlation()[np.ix_(idx, idx)]
+    cov = pd.DataFrame(moments.covariance()[np.ix_(idx, idx)], index=items, columns=items)
+    return _assemble(
+        n=moments.n_rows,
+        items=items,
+        scales=scales,
+        options=options,
+        stats=stats,
+        reliability=scale_reliability_from_moments(moments, spec),
+        corr=corr,
+        correlation="pearson",
+        parallel_input=corr,
+        cfa_input=cov,
+        notes=["the CFA used pairwise-complete covariances"],
+    )
+
+
+def _assemble(
+    *,
+    n,
+    items,
+    scales,
+    options,
+    stats,
+    reliability,
+    corr,
+    correlation,
+    parallel_input,
+    cfa_input,
+    notes,
+) -> Workup:
+    corr_frame = pd.DataFrame(corr, index=items, columns=items)
+    factorability = kmo(corr_frame)
+    sphericity = bartlett_sphericity(corr_frame, n=n)
+    parallel = None
+    n_factors = options.factors
+    if options.factors == "auto":
+        parallel = parallel_analysis(
+            parallel_input, iterations=options.iterations, seed=options.seed, n=n
+        )
+        n_factors = parallel.n_factors
+        if n_factors < 1:
+            notes.append("the parallel analysis found no factor; no EFA was run")
+    exploratory = None
+    if n_factors >= 1:
+        exploratory = efa(
+            corr_frame, n_factors=n_factors, method=options.method, rotation=options.rotation, n=n
+        )
+    omega = _instrument_omega(corr, items, n, n_scales=len(scales.items), notes=notes)
+    confirmatory = None
+    if options.cfa:
+        if any(len(members) < 2 for members in scales.items.values()):
+            notes.append("the CFA needs at least two items per scale; it was not run")
+        else:
+            confirmatory = cfa(
+                cfa_input, dict(scales.items), n=n if _is_matrix(cfa_input) else None
+            )
+    return Workup(
+        n=n,
+        items=items,
+        scale_items=dict(scales.items),
+        reverse_keyed=scales.reverse_keyed,
+        options=options,
+        item_statistics=stats,
+        scales=reliability,
+        omega=omega,
+        correlation=correlation,
+        kmo=factorability,
+        bartlett=sphericity,
+        parallel=parallel,
+        efa=exploratory,
+        cfa=confirmatory,
+        notes=tuple(notes),
+    )
+
+
+def _instrument_omega(corr, items, n, *, n_scales: int, notes: list) -> OmegaResult | None:
+    """Omega hierarchical of the whole instrument, one group factor per scale (psych's omega)."""
+    if n_scales < 2 or len(items) <= n_scales:
+        return None
+    try:
+        return omega_from_correlation(corr, items=items, n=n, n_factors=n_scales)
+    except (ValueError, np.linalg.LinAlgError) as error:
+        notes.append(f"omega hierarchical could not be computed: {error}")
+        return None
+
+
+def _spec_items(scales) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(item for members in scales.items.values() for item in members))
+
+
+def _is_matrix(data) -> bool:
+    return isinstance(data, pd.DataFrame) and list(data.index) == list(data.columns)
+
+
+def _float(value) -> float | None:
+    value = float(value)
+    return None if np.isnan(value) or np.isinf(value) else value
+
+
+def _floats(values) -> list[float | None]:
+    return [_float(v) for v in np.asarray(values, dtype=float)]
+
+
+def _omega_dict(result: OmegaResult) -> dict:
+    return {
+        "omega_hierarchical": _float(result.omega_hierarchical),
+        "omega_total": _float(result.omega_total),
+        "explained_common_variance": _float(result.explained_common_variance),
+        "n_factors": result.n_factors,
+    }
+
+
+def _cfa_dict(result: CFAResult) -> dict:
+    full = result.to_dict()
+    keys = ("chi2", "df", "p", "cfi", "tli", "rmsea", "rmsea_ci", "srmr", "aic", "bic", "n")
+    summary = {key: full[key] for key in keys if key in full}
+    summary["std_loadings"] = full["std_loadings"]
+    summary["factor_correlations"] = full.get("factor_correlations")
+    summary["modification_indices"] = full.get("modification_indices")
+    summary["converged"] = full.get("converged")
+    return summary

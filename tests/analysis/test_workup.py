@@ -1,0 +1,95 @@
+"""The assembled workup: options, the same numbers as the statistics modules, and moments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.moments import PairwiseMoments
+from analysis.workup import WorkupOptions, run_workup, run_workup_from_moments
+from items import load_scale_spec
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def bfi():
+    return pd.read_csv(DATA / "a_bfi.csv")
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_scale_spec(DATA / "bfi_scales.yaml")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (dict(factors=0), "factors must be 'auto' or a positive integer"),
+        (dict(method="uls"), "method 'uls' is not one of minres, ml, pa"),
+        (dict(rotation="quartimax"), "rotation 'quartimax' is not one of"),
+        (dict(iterations=0), "iterations must be a positive integer"),
+        (dict(ci_method="exact"), "ci_method 'exact'"),
+    ],
+)
+def test_options_are_checked(options, message):
+    with pytest.raises(ValueError, match=message):
+        WorkupOptions(**options)
+
+
+def test_fixed_number_of_factors_skips_the_parallel_analysis(bfi, spec):
+    result = run_workup(bfi, spec, WorkupOptions(factors=5, rotation="varimax")).to_dict()
+    assert result["efa"]["parallel"] is None
+    assert result["efa"]["n_factors"] == 5 and result["efa"]["rotation"] == "varimax"
+    assert result["cfa"] is None
+    # psych::KMO(bfi[1:25])$MSA (reference_b.R)
+    assert result["efa"]["kmo"] == pytest.approx(0.8458974926, abs=1e-8)
+
+
+def test_ordinal_workup_factors_the_polychoric_matrix(bfi, spec):
+    from analysis.factors import efa
+    from analysis.polychoric import polychoric
+
+    items = list(bfi.columns)
+    result = run_workup(bfi, spec, WorkupOptions(factors=5, ordinal=True)).to_dict()
+    assert result["efa"]["correlation"] == "polychoric"
+    direct = efa(polychoric(bfi[items]).correlation, n_factors=5, n=len(bfi))
+    np.testing.assert_allclose(
+        np.array([result["efa"]["loadings"][i] for i in items]),
+        direct.loadings.loc[items].to_numpy(),
+        atol=1e-10,
+    )
+
+
+def test_moments_workup_refuses_what_needs_the_rows(bfi, spec):
+    moments = PairwiseMoments(items=tuple(bfi.columns), values=range(1, 7))
+    moments.update(bfi.to_numpy(dtype=float))
+    with pytest.raises(ValueError, match="polychoric"):
+        run_workup_from_moments(moments, spec, WorkupOptions(ordinal=True))
+    with pytest.raises(ValueError, match="bootstrap"):
+        run_workup_from_moments(moments, spec, WorkupOptions(ci_method="bootstrap"))
+    few = PairwiseMoments(items=("A1", "A2"), values=range(1, 7))
+    with pytest.raises(ValueError, match="not in the data"):
+        run_workup_from_moments(few, spec)
+
+
+def test_moments_workup_equals_the_rows_workup(bfi, spec):
+    groups = {name: tuple(i.id for i in members) for name, members in spec.scales.items()}
+    moments = PairwiseMoments(items=tuple(bfi.columns), values=range(1, 7), groups=groups)
+    for start in range(0, len(bfi), 900):
+        moments.update(bfi.iloc[start : start + 900].to_numpy(dtype=float))
+    options = WorkupOptions(seed=4)
+    rows = run_workup(bfi, spec, options).to_dict()
+    chunked = run_workup_from_moments(moments, spec, options).to_dict()
+    assert chunked["n"] == rows["n"] == 2800
+    assert chunked["efa"]["parallel"]["n_factors"] == rows["efa"]["parallel"]["n_factors"]
+    for name in rows["scales"]:
+        for key in ("alpha", "std_alpha", "omega_total"):
+            assert chunked["scales"][name][key] == pytest.approx(rows["scales"][name][key])
+    assert chunked["omega"]["omega_hierarchical"] == pytest.approx(
+        rows["omega"]["omega_hierarchical"], abs=1e-8
+    )
+    assert chunked["items"]["A1"]["mean"] == pytest.approx(rows["items"]["A1"]["mean"])
