@@ -176,7 +176,8 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
     data : DataFrame
         One column per item; columns outside the specification are ignored.
     spec : items.ScaleSpec or mapping
-        The scales; reverse-keyed items are reversed for reliability and scores.
+        The scales; reverse-keyed items are reversed for reliability and for the CFA (which
+        models the keyed scales); item statistics and the EFA use the items as answered.
     options : WorkupOptions, optional
 
     Returns
@@ -229,7 +230,7 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
         corr=corr_matrix,
         correlation=correlation,
         parallel_input=parallel_input,
-        cfa_input=frame,
+        cfa_input=keyed_responses(data, scales) if options.cfa else None,
         notes=notes,
     )
 
@@ -266,7 +267,10 @@ def run_workup_from_moments(
         distribution=stats.distribution.loc[list(items)],
     )
     corr = moments.correlation()[np.ix_(idx, idx)]
-    cov = pd.DataFrame(moments.covariance()[np.ix_(idx, idx)], index=items, columns=items)
+    # The CFA models the scales as keyed: reversing an item flips the sign of its covariances.
+    sign = np.where([item in scales.reverse_keyed for item in items], -1.0, 1.0)
+    keyed_cov = moments.covariance()[np.ix_(idx, idx)] * np.outer(sign, sign)
+    cov = pd.DataFrame(keyed_cov, index=items, columns=items)
     return _assemble(
         n=moments.n_rows,
         items=items,

@@ -93,3 +93,11 @@ def test_moments_workup_equals_the_rows_workup(bfi, spec):
         rows["omega"]["omega_hierarchical"], abs=1e-8
     )
     assert chunked["items"]["A1"]["mean"] == pytest.approx(rows["items"]["A1"]["mean"])
+
+
+def test_cfa_models_the_keyed_scales(bfi, spec):
+    result = run_workup(bfi, spec, WorkupOptions(factors=5, cfa=True)).to_dict()["cfa"]
+    # Reversal is affine, so the fit is lavaan's on the raw items (reference_b.R: chi2 4165.467)
+    assert result["chi2"] == pytest.approx(4165.467, abs=1e-2)
+    # and every keyed bfi item loads positively on its scale.
+    assert min(result["std_loadings"].values()) > 0.2

@@ -1,0 +1,181 @@
+"""``healing-survey analyze`` on a CSV and on the database: JSON keys, R's numbers, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.workup import WorkupOptions, run_workup, run_workup_from_moments
+from survey.analyze import form_moments
+from survey.dataset import ResponseFilter, iter_responses
+
+DATA = Path(__file__).parent.parent / "analysis" / "data"
+BFI = DATA / "a_bfi.csv"
+SPEC = DATA / "bfi_scales.yaml"
+
+
+def run(runner, *args):
+    return runner.invoke(args=["analyze", *map(str, args)])
+
+
+@pytest.fixture(scope="module")
+def bfi_json(tmp_path_factory):
+    from flask import Flask
+
+    from survey.commands import analyze
+
+    out = tmp_path_factory.mktemp("analyze") / "bfi.json"
+    html = out.with_suffix(".html")
+    runner = Flask("analyze-test").test_cli_runner()
+    result = runner.invoke(
+        analyze,
+        [
+            str(BFI),
+            "--scales",
+            str(SPEC),
+            "--cfa",
+            "--seed",
+            "7",
+            "--json",
+            str(out),
+            "--html",
+            str(html),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(out.read_text()), result.stdout, html.read_text()
+
+
+def test_analyze_json_has_the_documented_keys(bfi_json):
+    report, _, _ = bfi_json
+    assert report["n"] == 2800
+    agree = report["scales"]["agree"]
+    assert set(agree) >= {"n_items", "alpha", "alpha_ci", "std_alpha", "omega_total", "items"}
+    assert set(agree["items"]["A1"]) >= {"mean", "sd", "r_drop", "alpha_if_deleted"}
+    efa = report["efa"]
+    assert set(efa) >= {
+        "kmo",
+        "bartlett",
+        "parallel",
+        "n_factors",
+        "method",
+        "rotation",
+        "loadings",
+    }
+    assert set(efa["bartlett"]) == {"chi2", "df", "p"}
+    assert set(efa["parallel"]) >= {"n_factors", "n_components"}
+    assert len(efa["loadings"]["A1"]) == efa["n_factors"]
+    cfa = report["cfa"]
+    assert set(cfa) >= {
+        "chi2",
+        "df",
+        "p",
+        "cfi",
+        "tli",
+        "rmsea",
+        "rmsea_ci",
+        "srmr",
+        "std_loadings",
+    }
+    assert "agree=~A1" in cfa["std_loadings"]
+
+
+def test_analyze_reproduces_r(bfi_json):
+    report, _, _ = bfi_json
+    # psych::alpha(keyed bfi A1..A5, check.keys=FALSE)$total$raw_alpha (reference_a.R)
+    assert report["scales"]["agree"]["alpha"] == pytest.approx(0.7030184461, abs=1e-6)
+    # psych::KMO(bfi[1:25])$MSA (reference_b.R)
+    assert report["efa"]["kmo"] == pytest.approx(0.8458974926, abs=1e-6)
+    # psych::cortest.bartlett(bfi[1:25])$chisq (reference_b.R)
+    assert report["efa"]["bartlett"]["chi2"] == pytest.approx(20163.78856, abs=1e-3)
+    # psych::fa.parallel(bfi[1:25])$nfact == 6 (reference_b.R)
+    assert report["efa"]["parallel"]["n_factors"] == 6
+    # lavaan::cfa(five factors, bfi keyed as is, listwise): chi2 4165.467, CFI .78237 (n 2436)
+    assert report["cfa"]["chi2"] == pytest.approx(4165.467, abs=1e-2)
+    assert report["cfa"]["cfi"] == pytest.approx(0.78237, abs=1e-4)
+
+
+def test_analyze_prints_a_summary_and_writes_html(bfi_json):
+    _, stdout, html = bfi_json
+    assert "agree" in stdout and "KMO" in stdout
+    assert html.startswith("<!") and "<svg" in html
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda f: f.assign(A2=f["A2"].astype(object).where(f.index != 4, "four")),
+            "column 'A2' has a value that is not a number: 'four' on line 6",
+        ),
+        (
+            lambda f: f.assign(C3=f["C3"].where(f.index != 9, 7)),
+            "column 'C3' has the value 7 on line 11, outside the response range 1..6",
+        ),
+        (lambda f: f.drop(columns=["O5"]), "not columns of the file: O5"),
+        (lambda f: f.head(20), "20 respondents with answers for 25 items"),
+        (
+            lambda f: f.assign(N4=3),
+            "same answer in every row (or no answers), which carries no information: N4",
+        ),
+    ],
+)
+def test_analyze_names_the_bad_column(runner, tmp_path, edit, message):
+    frame = edit(pd.read_csv(BFI))
+    path = tmp_path / "bad.csv"
+    frame.to_csv(path, index=False)
+    result = run(runner, path, "--scales", SPEC)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_analyze_usage_errors(runner, tmp_path):
+    assert "either DATA.csv" in run(runner).output
+    assert "needs --scales" in run(runner, BFI).output
+    assert "no such file" in run(runner, tmp_path / "none.csv", "--scales", SPEC).output
+    bad_spec = tmp_path / "spec.yaml"
+    bad_spec.write_text("range: [1, 6]\nscales: {agree: [A1, A1]}\n")
+    assert "A1" in run(runner, BFI, "--scales", bad_spec).output
+    assert "'many'" in run(runner, BFI, "--scales", SPEC, "--factors", "many").output
+
+
+def test_analyze_from_db_matches_the_workup_on_the_same_rows(app, runner, tmp_path):
+    assert runner.invoke(args=["demo", "--dyads", "120", "--seed", "11"]).exit_code == 0
+    out = tmp_path / "db.json"
+    result = run(runner, "--from-db", "--form", "patient", "--cfa", "--seed", "3", "--json", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    with app.app_context():
+        moments, spec = form_moments("patient", chunk_size=37)
+        rows = list(iter_responses(ResponseFilter(form="patient")))
+    item_ids = list(moments.items)
+    frame = pd.DataFrame(
+        [[r.value(i) for i in item_ids] for r in rows], columns=item_ids, dtype=float
+    )
+    assert report["n"] == len(frame) == moments.n_rows
+    options = WorkupOptions(seed=3)
+    direct = run_workup(frame, spec, options).to_dict()
+    chunked = run_workup_from_moments(moments, spec, options).to_dict()
+    for name, scale in direct["scales"].items():
+        assert chunked["scales"][name]["alpha"] == pytest.approx(scale["alpha"], abs=1e-10)
+        assert report["scales"][name]["omega_total"] == pytest.approx(
+            scale["omega_total"], abs=1e-10
+        )
+    assert chunked["efa"]["kmo"] == pytest.approx(direct["efa"]["kmo"], abs=1e-10)
+    np.testing.assert_allclose(
+        np.array(list(chunked["efa"]["loadings"].values())),
+        np.array(list(direct["efa"]["loadings"].values())),
+        atol=1e-6,
+    )
+    assert report["cfa"]["df"] > 0 and 0 < report["cfa"]["cfi"] <= 1
+
+
+def test_analyze_from_db_without_responses_is_a_clear_error(runner):
+    result = run(runner, "--from-db", "--form", "clinician-self")
+    assert result.exit_code == 1
+    assert "no submitted responses to the 'clinician-self' form yet" in result.output
