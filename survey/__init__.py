@@ -39,11 +39,21 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from survey.api.views import bp as api_bp
+    from survey.auth.views import bp as auth_bp
+    from survey.dashboard.views import bp as dashboard_bp
+    from survey.exports.views import bp as exports_bp
+    from survey.fhir.views import bp as fhir_bp
     from survey.respond.views import bp as respond_bp
     from survey.site import bp as site_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(respond_bp)
+    app.register_blueprint(exports_bp)
+    app.register_blueprint(fhir_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
 
 
 def register_cli(app: Flask) -> None:

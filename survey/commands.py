@@ -8,6 +8,10 @@ import json
 import click
 from flask.cli import AppGroup, with_appcontext
 
+from survey.api.commands import token
+from survey.auth.commands import user
+from survey.exports.commands import export, import_redcap
+
 
 def _emit(records: dict | list, *, as_json: bool, lines: list[str]) -> None:
     if as_json:
@@ -270,7 +274,6 @@ def analyze(
     if data and not scales_path:
         raise click.UsageError("DATA.csv needs --scales SPEC.yaml naming the scales and items")
     from analysis.report import html_report, text_summary
-
     from analysis.workup import WorkupOptions
 
     try:
@@ -327,7 +330,18 @@ def _analyze_database(ctx, form_id: str, options):
     return run_workup_from_moments(moments, spec, options)
 
 
-COMMANDS = (clinic, clinician, invite, self_invite, demo, analyze)
+COMMANDS = (
+    clinic,
+    clinician,
+    invite,
+    self_invite,
+    demo,
+    analyze,
+    export,
+    import_redcap,
+    user,
+    token,
+)
 
 
 def register_commands(app) -> None:

@@ -101,12 +101,15 @@ def _response_query(selection: ResponseFilter):
 
 
 def iter_response_chunks(
-    selection: ResponseFilter, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    selection: ResponseFilter, *, chunk_size: int = DEFAULT_CHUNK_SIZE, after_id: int = 0
 ) -> Iterator[list[ResponseRecord]]:
-    """Yield the selected responses in id order, ``chunk_size`` at a time, with their answers."""
+    """Yield the selected responses in id order, ``chunk_size`` at a time, with their answers.
+
+    ``after_id`` starts after that response id (a page cursor for the JSON API).
+    """
     if chunk_size < 1:
         raise ValueError(f"chunk_size {chunk_size}: expected at least 1")
-    last_id = 0
+    last_id = after_id
     base = _response_query(selection)
     while True:
         rows = db.session.execute(base.where(Response.id > last_id).limit(chunk_size)).all()

@@ -101,7 +101,9 @@ def create_demo(*, dyads: int = 300, seed: int = 2008) -> DemoSummary:
         db.session.add(dyad)
         quality = clinician_effect[which] + rng.normal(0.0, 1.0)
         n_waves = int(rng.choice([1, 2, 3], p=[0.35, 0.4, 0.25]))
-        start = utcnow() - timedelta(days=int(rng.integers(60, 720)))
+        # Waves 90-200 days apart, the last one at least a week ago: nothing lies in the future.
+        gaps = rng.integers(90, 200, n_waves - 1)
+        start = utcnow() - timedelta(days=int(rng.integers(7, 300) + gaps.sum()))
         for number in range(1, n_waves + 1):
             wave = Wave(dyad=dyad, number=number, created_at=start)
             db.session.add(wave)
@@ -109,7 +111,8 @@ def create_demo(*, dyads: int = 300, seed: int = 2008) -> DemoSummary:
             seeder.add_dyad_wave(
                 bank.form("patient"), bank.form("clinician-dyad"), wave, clinician, latent, start
             )
-            start += timedelta(days=int(rng.integers(90, 200)))
+            if number < n_waves:
+                start += timedelta(days=int(gaps[number - 1]))
             counts["waves"] += 1
         counts["dyads"] += 1
     for which, clinician in enumerate(clinicians):

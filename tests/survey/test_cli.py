@@ -9,7 +9,16 @@ from sqlalchemy import func, select
 from items import load_bank
 from survey.extensions import db
 from survey.invitations import find_invitation
-from survey.models import Answer, Clinic, Clinician, Dyad, Invitation, Response, Wave
+from survey.models import (
+    Answer,
+    Clinic,
+    Clinician,
+    Dyad,
+    Invitation,
+    Response,
+    Wave,
+    utcnow,
+)
 
 
 def invoke_json(runner, *args):
@@ -134,6 +143,8 @@ def test_demo_seeds_a_clinic_that_follows_the_model(app, runner):
         assert answers == summary["answers"]
         values = db.session.scalars(select(Answer.value).where(Answer.value.is_not(None))).all()
         assert set(values) <= {1, 2, 3, 4, 5} and len(set(values)) >= 4
+        latest = db.session.scalar(select(func.max(Response.submitted_at)))
+        assert latest < utcnow()
         item_ids = set(db.session.scalars(select(Answer.item_id).distinct()))
         bank_ids = {item.id for form in load_bank().forms.values() for item in form.items}
         assert item_ids <= bank_ids

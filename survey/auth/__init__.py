@@ -1,0 +1,1 @@
+"""Staff sign-in, roles and who may see what; patients never sign in."""

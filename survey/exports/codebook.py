@@ -1,0 +1,150 @@
+"""The codebook of an export (CSV and Markdown) and an R script that reads the CSV with labels."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from survey.exports.layout import MISSING_LABELS, Layout
+
+CODEBOOK_HEADER = (
+    "variable",
+    "label",
+    "type",
+    "construct",
+    "facet",
+    "reverse_keyed",
+    "values",
+    "missing_codes",
+)
+
+
+def _value_labels(item) -> str:
+    return "; ".join(f"{option.value}={option.label}" for option in item.scale.options)
+
+
+def _missing_codes(item) -> str:
+    codes = [(-9, MISSING_LABELS[-9])]
+    if item.not_applicable:
+        codes.insert(0, (-7, item.not_applicable_label or MISSING_LABELS[-7]))
+    return "; ".join(f"{code}={label}" for code, label in codes)
+
+
+def codebook_rows(layout: Layout) -> list[dict[str, str]]:
+    """One row per column of the wide export: metadata first, then items in bank order."""
+    rows = [
+        {"variable": column.name, "label": column.label, "type": column.kind}
+        for column in layout.meta_columns
+    ]
+    for item in layout.form.items:
+        rows.append(
+            {
+                "variable": item.id,
+                "label": item.text,
+                "type": "ordinal",
+                "construct": item.construct,
+                "facet": item.facet or "",
+                "reverse_keyed": "yes" if item.reverse_keyed else "no",
+                "values": _value_labels(item),
+                "missing_codes": _missing_codes(item),
+            }
+        )
+    return rows
+
+
+def codebook_csv(layout: Layout) -> str:
+    """The codebook as CSV text."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CODEBOOK_HEADER, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(codebook_rows(layout))
+    return buffer.getvalue()
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def codebook_markdown(layout: Layout, *, bank_version: str) -> str:
+    """The codebook as Markdown: missing codes, metadata columns, then items per construct."""
+    form = layout.form
+    lines = [
+        f"# Codebook: {form.title} (form `{form.id}`, item bank {bank_version})",
+        "",
+        "One row per submitted response. Item cells hold the answer on the response scale, or:",
+        "",
+        "| code | meaning |",
+        "|---|---|",
+        '| -7 | the respondent chose "does not apply" (only items that offer it) |',
+        "| -9 | skipped: no answer when the form was submitted |",
+        "| (empty) | the item was not part of this response (another item bank version) |",
+        "",
+    ]
+    if layout.deidentified:
+        lines += [
+            "De-identified export: clinics, clinicians, dyads and responses appear as stable",
+            "pseudonyms (HMAC-SHA256 under the site's secret key), dates are coarsened to the",
+            "month, and the clinic's free-text patient reference is dropped.",
+            "",
+        ]
+    lines += ["## Metadata columns", "", "| variable | label | type |", "|---|---|---|"]
+    lines += [f"| `{c.name}` | {_cell(c.label)} | {c.kind} |" for c in layout.meta_columns]
+    for section in form.sections:
+        construct = section.construct
+        lines += [
+            "",
+            f"## {construct.name} (`{construct.id}`, {construct.part})",
+            "",
+            _cell(" ".join(construct.definition.split())),
+            "",
+            f"Stem: {section.stem}",
+            "",
+            "| variable | wording | facet | reverse keyed | values | missing codes |",
+            "|---|---|---|---|---|---|",
+        ]
+        for item in section.items:
+            lines.append(
+                f"| `{item.id}` | {_cell(item.text)} | {item.facet or ''} | "
+                f"{'yes' if item.reverse_keyed else 'no'} | {_cell(_value_labels(item))} | "
+                f"{_cell(_missing_codes(item))} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _r_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def r_script(layout: Layout, *, csv_name: str) -> str:
+    """Base-R code that reads the wide CSV, turns -7/-9 into NA and attaches the labels."""
+    form = layout.form
+    items = form.items
+    scale = items[0].scale
+    item_vector = ", ".join(_r_string(item.id) for item in items)
+    labels = ",\n  ".join(f"{item.id} = {_r_string(item.text)}" for item in items)
+    levels = ", ".join(str(option.value) for option in scale.options)
+    level_labels = ", ".join(_r_string(option.label) for option in scale.options)
+    reverse = ", ".join(_r_string(item.id) for item in items if item.reverse_keyed)
+    text_columns = ", ".join(
+        f"{c.name} = {_r_string('character')}" for c in layout.meta_columns if c.kind != "int"
+    )
+    return f"""# Read the healing-survey export of form "{form.id}" with its labels (base R only).
+# -7 (does not apply) and -9 (skipped) become NA; the codes stay in <item>_code columns.
+hs <- read.csv({_r_string(csv_name)}, na.strings = "", check.names = FALSE,
+               colClasses = c({text_columns}))
+items <- c({item_vector})
+for (v in items) {{
+  hs[[paste0(v, "_code")]] <- ifelse(hs[[v]] == -7, "not_applicable",
+                              ifelse(hs[[v]] == -9, "skipped", NA))
+  hs[[v]][hs[[v]] %in% c(-7, -9)] <- NA
+}}
+item_labels <- c(
+  {labels}
+)
+for (v in items) attr(hs[[v]], "label") <- item_labels[[v]]
+reverse_keyed <- c({reverse})
+# Ordered factors with the response labels, for tables and plots:
+hs_labelled <- hs
+hs_labelled[items] <- lapply(hs[items], factor, levels = c({levels}),
+                             labels = c({level_labels}), ordered = TRUE)
+"""
