@@ -34,8 +34,17 @@ class AggregateError(ValueError):
     """A request for aggregates that cannot be met; the message names the bad value."""
 
 
-def suppressed(min_cell: int) -> dict:
-    """What a hidden cell looks like wherever it is shown."""
+COMPLEMENTARY_REASON = "hidden so that a smaller group cannot be worked out"
+
+
+def suppressed(min_cell: int, *, n: int | None = None) -> dict:
+    """What a hidden cell looks like wherever it is shown.
+
+    A cell of ``min_cell`` or more respondents is hidden only to protect another one
+    (complementary suppression), and says so rather than claiming it was too small.
+    """
+    if n is not None and n >= min_cell:
+        return {"suppressed": True, "reason": COMPLEMENTARY_REASON}
     return {"suppressed": True, "reason": f"fewer than {min_cell} responses"}
 
 
@@ -276,7 +285,7 @@ def _number(value) -> float | None:
 
 def _cell(summary: dict, hidden, min_cell: int) -> dict:
     if hidden:
-        return suppressed(min_cell)
+        return suppressed(min_cell, n=summary["n"])
     if summary["n"] == 0:
         return {"n": 0, "mean": None, "ci": None}
     ci = [_number(summary["lower"]), _number(summary["upper"])]
@@ -501,7 +510,7 @@ def _comparison_cell(both, construct: str, hidden, min_cell: int) -> dict:
     from analysis.summaries import paired_difference
 
     if hidden:
-        return suppressed(min_cell)
+        return suppressed(min_cell, n=len(both))
     if both.empty:
         return {"n": 0}
     patient = pd.DataFrame({construct: both[f"{construct}_patient"].to_numpy()})

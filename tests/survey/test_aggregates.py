@@ -14,12 +14,19 @@ from analysis.agreement import clinician_reliability, dyad_agreement, responses_
 from analysis.scoring import scale_scores
 from analysis.summaries import describe, paired_difference
 from items import load_bank
-from survey.aggregates import AggregateError, clinic_summary, comparison_summary
+from survey.aggregates import (
+    COMPLEMENTARY_REASON,
+    AggregateError,
+    clinic_summary,
+    comparison_summary,
+)
 
 from .dashboard_seed import seed_clinic
 from .staff import add_user, sign_in
 
 HIDDEN = {"suppressed": True, "reason": "fewer than 5 responses"}
+# A cell of 5 or more hidden only to protect a smaller one says so.
+PROTECTING = {"suppressed": True, "reason": COMPLEMENTARY_REASON}
 
 
 def expected_scores(seeded, form: str) -> pd.DataFrame:
@@ -87,7 +94,7 @@ def test_small_cells_and_their_complements_are_hidden(app, seeded):
     for construct in ("valuing", "trust"):
         cells = [c["constructs"][construct] for c in summary["clinicians"]]
         assert cells[2] == HIDDEN  # 3 respondents
-        assert cells[1] == HIDDEN  # 9, hidden so that 26 - 14 does not give the 3 away
+        assert cells[1] == PROTECTING  # 9, hidden so that 26 - 14 does not give the 3 away
         assert cells[0]["n"] == 14
         assert summary["overall"][construct]["n"] == 26
         # What a reader can subtract, total minus what is shown, covers 12 >= 5 respondents.
@@ -202,7 +209,7 @@ def test_comparison_hides_cells_a_few_dyads_away_from_the_dashboard(app):
     assert paired_counts(close) == [18, 33]
     cells = [c["constructs"]["valuing"] for c in close_result["clinicians"]]
     # The first is hidden; the second too, or the clinic total minus it would give it away.
-    assert cells == [HIDDEN, HIDDEN]
+    assert cells == [PROTECTING, PROTECTING]
     assert close_result["overall"]["valuing"]["n"] == 51
     assert paired_counts(apart) == [15, 32]
     assert [c["constructs"]["valuing"]["n"] for c in apart_result["clinicians"]] == [15, 32]
@@ -227,17 +234,15 @@ def test_pages_show_the_same_numbers(app, seeded):
     assert f"{first['mean']:.2f}" in page
     assert f"{first['ci'][0]:.2f} to {first['ci'][1]:.2f}" in page
     assert f"{summary['overall']['valuing']['mean']:.2f}" in page
-    assert "fewer than 5 responses" in page
+    assert "fewer than 5 responses" in page and COMPLEMENTARY_REASON in page
     assert "<svg" in page and "<script" not in page
     csv = client.get(f"/dashboard/clinics/{seeded.clinic_id}/scores.csv").text.splitlines()
     assert csv[0] == "clinician,construct,n,mean,ci_95,reliability,comparable"
     hidden_rows = [line for line in csv if line.startswith("Cedar Clinic clinician 3,")]
     assert hidden_rows and all("fewer than 5 responses" in line for line in hidden_rows)
-    assert all(
-        line.count("fewer than 5 responses") == 4
-        for line in csv
-        if line.startswith("Cedar Clinic clinician 2,")
-    )
+    protecting_rows = [line for line in csv if line.startswith("Cedar Clinic clinician 2,")]
+    assert protecting_rows
+    assert all(line.count(COMPLEMENTARY_REASON) == 4 for line in protecting_rows)
     bad = client.get(f"/dashboard/clinics/{seeded.clinic_id}?wave=first")
     assert bad.status_code == 400 and "wave &#39;first&#39;" in bad.text
 
