@@ -14,6 +14,7 @@ from survey.dashboard.charts import (
     score_chart,
     trend_chart,
 )
+from survey.spreadsheet import safe_cell
 
 FUNNEL_STAGES = (
     ("sent", "Sent"),
@@ -108,11 +109,6 @@ def self_assessment_figures(history: dict) -> dict:
     return {"dates": dates, "history": history, "figures": figures}
 
 
-def _csv_text(text: str) -> str:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def _csv_value(cell: dict, key: str) -> str:
     if cell.get("suppressed"):
         return cell["reason"]
@@ -140,7 +136,7 @@ def scores_csv(summary: dict) -> str:
             cell = clinician["constructs"][key]
             writer.writerow(
                 [
-                    _csv_text(clinician["label"]),
+                    safe_cell(clinician["label"]),
                     key,
                     *(_csv_value(cell, k) for k in ("n", "mean", "ci", "reliability")),
                     "" if cell.get("suppressed") else str(cell.get("comparable", "")).lower(),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from survey.dataset import ResponseRecord
 from survey.exports.layout import Layout
 from survey.fhir.resources import ResponseContext, fhir_datetime, questionnaire_response
+from survey.spreadsheet import safe_cell
 
 
 @dataclass
@@ -24,7 +25,7 @@ class Tally:
 
 def _csv_text(rows: Iterable[list]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    csv.writer(buffer, lineterminator="\n").writerows([safe_cell(v) for v in row] for row in rows)
     return buffer.getvalue()
 
 

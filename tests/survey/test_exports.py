@@ -293,3 +293,18 @@ def test_downloads_follow_the_roles(seeded, second_clinic, client):
     assert [event.detail["format"] for event in exports] == ["csv", "csv", "sav"]
     assert [event.detail["deidentified"] for event in exports] == [False, True, False]
     assert all(event.actor.startswith("user:") and event.detail["complete"] for event in exports)
+
+
+def test_text_a_spreadsheet_would_run_is_quoted(seeded, tmp_path):
+    from survey.extensions import db
+    from survey.models import Clinician
+
+    with seeded.app_context():
+        clinician = db.session.scalars(db.select(Clinician).order_by(Clinician.id)).first()
+        clinician.name = '=HYPERLINK("http://example.org","x")'
+        db.session.commit()
+    path, _ = export(seeded, tmp_path, "csv")
+    names = {row["clinician"] for row in read_csv(path)}
+    assert "'" + '=HYPERLINK("http://example.org","x")' in names
+    assert not any(name.startswith("=") for name in names)
+    assert {"-7", "-9"} & {row[item] for row in read_csv(path) for item in ITEMS}
