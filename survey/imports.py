@@ -216,14 +216,13 @@ def _target_invitation(placement: Placement, form: Form) -> Invitation:
 
 
 def store_answers(invitation: Invitation, answers: dict[str, int | str], *, language: str):
-    """Store answers and submit through the respondent flow, exactly as a web submission."""
+    """Store answers and submit through the respondent flow, exactly as a web submission,
+    in one transaction: all answers are kept and submitted, or nothing is."""
     from survey.respond import flow
 
-    page = flow.PageAnswers(
-        resume_index=len(flow.form_of(invitation).sections) - 1, values=dict(answers)
+    return flow.submit(
+        invitation, user_agent=IMPORT_USER_AGENT, language=language, answers=dict(answers)
     )
-    flow.save_page(invitation, page, user_agent=IMPORT_USER_AGENT, language=language)
-    return flow.submit(invitation, user_agent=IMPORT_USER_AGENT, language=language)
 
 
 def import_records(

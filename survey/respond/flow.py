@@ -140,11 +140,20 @@ def save_page(
     if not _claim(invitation, InvitationState.STARTED):
         _refuse_claim(invitation)
     response = invitation.response or _start_response(invitation, user_agent, language)
+    _store_values(response, page.values)
+    response.last_saved_at = utcnow()
+    response.resume_section = page.resume_index
+    _commit()
+    return response
+
+
+def _store_values(response: Response, values: dict[str, int | str | None]) -> None:
+    """Insert or update one answer row per item; None leaves an item as it was."""
     existing = {
         answer.item_id: answer
         for answer in db.session.scalars(select(Answer).where(Answer.response_id == response.id))
     }
-    for item_id, value in page.values.items():
+    for item_id, value in values.items():
         if value is None:
             continue
         answer = existing.get(item_id)
@@ -152,8 +161,9 @@ def save_page(
             answer = Answer(response=response, item_id=item_id, bank_version=response.bank_version)
             db.session.add(answer)
         answer.value, answer.code = (None, value) if isinstance(value, str) else (value, None)
-    response.last_saved_at = utcnow()
-    response.resume_section = page.resume_index
+
+
+def _commit() -> None:
     try:
         db.session.commit()
     except IntegrityError:
@@ -162,7 +172,6 @@ def save_page(
             "Your answers were being saved twice at the same time. Please try again.",
             status=409,
         ) from None
-    return response
 
 
 def _start_response(invitation: Invitation, user_agent: str | None, language: str) -> Response:
@@ -178,11 +187,23 @@ def _start_response(invitation: Invitation, user_agent: str | None, language: st
     return response
 
 
-def submit(invitation: Invitation, *, user_agent: str | None, language: str) -> Response:
-    """Finish the response: unanswered items are stored as skipped; exactly once."""
+def submit(
+    invitation: Invitation,
+    *,
+    user_agent: str | None,
+    language: str,
+    answers: dict[str, int | str | None] | None = None,
+) -> Response:
+    """Finish the response: unanswered items are stored as skipped; exactly once.
+
+    ``answers`` (from an import or a FHIR QuestionnaireResponse) are stored in the same
+    transaction as the submission, so either all of them are kept and submitted, or nothing.
+    """
     if not _claim(invitation, InvitationState.SUBMITTED):
         _refuse_claim(invitation)
     response = invitation.response or _start_response(invitation, user_agent, language)
+    _store_values(response, answers or {})
+    db.session.flush()
     answered = set(
         db.session.scalars(select(Answer.item_id).where(Answer.response_id == response.id))
     )
@@ -197,11 +218,12 @@ def submit(invitation: Invitation, *, user_agent: str | None, language: str) -> 
                 )
             )
     now = utcnow()
+    response.resume_section = len(form_of(invitation).sections) - 1
     response.submitted_at = now
     response.last_saved_at = now
     response.duration_seconds = max(0, round((now - response.started_at).total_seconds()))
     record_audit("respondent", "response.submit", f"invitation:{invitation.id}", form=response.form)
-    db.session.commit()
+    _commit()
     return response
 
 
