@@ -146,6 +146,9 @@ def self_invite(clinician_id, expires_days, as_json):
     _emit(link.to_dict(), as_json=as_json, lines=[f"self-assessment: {link.url}"])
 
 
+DEMO_MANAGER = "manager@demo.example"
+
+
 @click.command(help="Seed a demo clinic with synthetic dyads (upgrades the database first).")
 @click.option("--dyads", type=int, default=300, show_default=True, help="Number of dyads.")
 @click.option("--seed", type=int, default=2008, show_default=True, help="Random seed.")
@@ -154,7 +157,8 @@ def self_invite(clinician_id, expires_days, as_json):
 def demo(dyads: int, seed: int, as_json: bool):
     from flask_migrate import upgrade
 
-    from survey.demo import DemoError, DemoExists, create_demo
+    from survey.auth.accounts import add_account
+    from survey.demo import DEMO_CLINIC, DemoError, DemoExists, create_demo
 
     upgrade()
     try:
@@ -164,8 +168,10 @@ def demo(dyads: int, seed: int, as_json: bool):
         return
     except DemoError as error:
         raise click.ClickException(str(error)) from None
+    manager, password = add_account(DEMO_MANAGER, "manager", clinic_name=DEMO_CLINIC)
+    record = summary.to_dict() | {"manager": manager["email"], "password": password.password}
     _emit(
-        summary.to_dict(),
+        record,
         as_json=as_json,
         lines=[
             f"{summary.clinic}: {summary.clinicians} clinicians, {summary.dyads} dyads, "
@@ -173,6 +179,9 @@ def demo(dyads: int, seed: int, as_json: bool):
             "Try the survey (after 'healing-survey run'):",
             f"  patient:   http://127.0.0.1:5000{summary.patient_url}",
             f"  clinician: http://127.0.0.1:5000{summary.clinician_url}",
+            "See the dashboard at http://127.0.0.1:5000/sign-in as the clinic's manager",
+            f"  e-mail:    {manager['email']}",
+            f"  password:  {password.password}   (shown only now)",
         ],
     )
 

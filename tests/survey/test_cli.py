@@ -135,6 +135,7 @@ def test_self_invite(app, runner, clinician_id):
 def test_demo_seeds_a_clinic_that_follows_the_model(app, runner):
     summary = invoke_json(runner, "demo", "--dyads", "40", "--seed", "3")
     assert summary["dyads"] == 40 and summary["clinicians"] == 6
+    assert summary["manager"] == "manager@demo.example" and len(summary["password"]) >= 12
     assert summary["waves"] >= 40
     with app.app_context():
         responses = db.session.scalar(select(func.count()).select_from(Response))
