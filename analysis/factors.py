@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special
 from threadpoolctl import threadpool_limits
 
 from analysis._input import item_frame
+from analysis.moments import PairwiseMoments
 
 METHODS = ("minres", "ml", "pa")
 ROTATIONS = ("oblimin", "promax", "varimax", "none")
@@ -233,6 +234,47 @@ def correlations(
     return Correlations(_pairwise_correlation(values, items), items, len(frame))
 
 
+def correlations_from_moments(moments: PairwiseMoments) -> Correlations:
+    """:func:`correlations` of the rows behind pairwise moments accumulated chunk by chunk.
+
+    The same pairwise-complete Pearson correlations (R's ``cor(x, use = "pairwise")``), from
+    the sums of :class:`analysis.moments.PairwiseMoments` instead of the rows; ``n`` is the
+    number of rows. A pair with fewer than three joint answers, or without variance among
+    them, raises ``ValueError`` as :func:`correlations` does.
+
+    Parameters
+    ----------
+    moments : analysis.moments.PairwiseMoments
+
+    Returns
+    -------
+    Correlations
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analysis.moments import PairwiseMoments
+    >>> x = np.array([[1, 2, 2], [2, 1, 3], [3, 4, 5], [4, 3, np.nan]])
+    >>> moments = PairwiseMoments(items=("a", "b", "c"))
+    >>> moments.update(x)
+    >>> correlations_from_moments(moments).matrix.round(3)
+    array([[1.   , 0.6  , 0.982],
+           [0.6  , 1.   , 0.786],
+           [0.982, 0.786, 1.   ]])
+    """
+    items = tuple(moments.items)
+    pairs = moments.n_pairwise
+    r = moments.correlation()
+    bad = ~np.isfinite(r) | (pairs < 3)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(
+            f"items {items[row]!r} and {items[col]!r} have too few joint answers "
+            f"({int(pairs[row, col])}) or no variance among them for a correlation"
+        )
+    return Correlations(np.clip(r, -1.0, 1.0), items, moments.n_rows)
+
+
 def kmo(data: pd.DataFrame | np.ndarray) -> KMOResult:
     """Kaiser-Meyer-Olkin measure of sampling adequacy (psych's ``KMO``).
 
@@ -313,7 +355,7 @@ def bartlett_sphericity(data: pd.DataFrame | np.ndarray, *, n: int | None = None
     _, log_det = np.linalg.slogdet(corr.matrix)
     chi2 = -log_det * (n_obs - 1 - (2 * p + 5) / 6)
     df = p * (p - 1) // 2
-    return BartlettResult(float(chi2), df, float(stats.chi2.sf(chi2, df)), n_obs)
+    return BartlettResult(float(chi2), df, float(special.chdtrc(df, chi2)), n_obs)
 
 
 def parallel_analysis(

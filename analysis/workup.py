@@ -23,6 +23,7 @@ from analysis.factors import (
     KMOResult,
     ParallelResult,
     bartlett_sphericity,
+    correlations_from_moments,
     efa,
     kmo,
     parallel_analysis,
@@ -201,10 +202,20 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
     scales = read_scales(spec)
     items = _spec_items(scales)
     frame = keyed_responses(data, replace(scales, reverse_keyed=frozenset()))
+    # One pass of pairwise sums over the answers feeds the item statistics, the reliability
+    # and the Pearson correlations; only the polychoric matrix and the CFA go back to the rows.
+    moments = _moments_of(frame, scales)
     notes = []
-    response_range = scales.response_range
-    stats = item_statistics(frame, response_range=response_range)
-    reliability = scale_reliability(data, spec)
+    if _counted_every_answer(moments):
+        stats = item_statistics_from_moments(moments, response_range=scales.response_range)
+    else:
+        stats = item_statistics(frame, response_range=scales.response_range)
+    spread = frame.max() - frame.min()
+    _check_scales(moments, scales, spread)
+    if options.ci_method == "bootstrap":
+        reliability = scale_reliability(data, spec)
+    else:
+        reliability = scale_reliability_from_moments(moments, spec)
     if options.ordinal:
         from analysis.polychoric import polychoric
 
@@ -214,14 +225,11 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
             notes.append("the polychoric matrix was not positive definite and was smoothed")
         correlation = "polychoric"
     else:
-        from analysis.factors import correlations
-
-        corr_matrix = correlations(frame).matrix
+        _check_for_correlations(frame.shape, spread)
+        corr_matrix = correlations_from_moments(moments).matrix
         correlation = "pearson"
-    n = len(frame)
-    parallel_input = corr_matrix if options.ordinal else frame
     return _assemble(
-        n=n,
+        n=len(frame),
         items=items,
         scales=scales,
         options=options,
@@ -229,10 +237,51 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
         reliability=reliability,
         corr=corr_matrix,
         correlation=correlation,
-        parallel_input=parallel_input,
         cfa_input=keyed_responses(data, scales) if options.cfa else None,
         notes=notes,
     )
+
+
+def _moments_of(frame: pd.DataFrame, scales) -> PairwiseMoments:
+    """Pairwise moments of the answers, counting each value of the response range."""
+    values = ()
+    if scales.response_range is not None:
+        low, high = scales.response_range
+        if float(low).is_integer() and float(high).is_integer():
+            values = range(int(low), int(high) + 1)
+    moments = PairwiseMoments(items=tuple(frame.columns), values=values, groups=scales.items)
+    moments.update(frame.to_numpy())
+    return moments
+
+
+def _counted_every_answer(moments: PairwiseMoments) -> bool:
+    """Whether every answer is one of the counted values (integers within the range)."""
+    return bool(moments.values) and int(moments.counts.sum()) == int(moments.n_items.sum())
+
+
+def _check_scales(moments: PairwiseMoments, scales, spread: pd.Series) -> None:
+    """The checks :func:`scale_reliability` makes on the rows of each scale, same messages."""
+    no_variance = ~(spread > 0) | (moments.n_items < 2)
+    for name, members in scales.items.items():
+        if len(members) < 2:
+            continue
+        if moments.rows_answering[name] < 3:
+            raise ValueError(
+                f"need at least 3 respondents with answers, got {moments.rows_answering[name]}"
+            )
+        constant = [item for item in members if no_variance[item]]
+        if constant:
+            raise ValueError(f"items without variance (or fewer than 2 answers): {constant}")
+
+
+def _check_for_correlations(shape: tuple[int, int], spread: pd.Series) -> None:
+    """The checks :func:`analysis.factors.correlations` makes on responses, same messages."""
+    n_rows, n_items = shape
+    if n_rows < n_items:
+        raise ValueError(f"fewer respondents ({n_rows}) than items ({n_items})")
+    constant = list(spread.index[~(spread > 0)])
+    if constant:
+        raise ValueError(f"items without variance (constant or empty): {constant}")
 
 
 def run_workup_from_moments(
@@ -280,7 +329,6 @@ def run_workup_from_moments(
         reliability=scale_reliability_from_moments(moments, spec),
         corr=corr,
         correlation="pearson",
-        parallel_input=corr,
         cfa_input=cov,
         notes=["the CFA used pairwise-complete covariances"],
     )
@@ -296,7 +344,6 @@ def _assemble(
     reliability,
     corr,
     correlation,
-    parallel_input,
     cfa_input,
     notes,
 ) -> Workup:
@@ -307,7 +354,7 @@ def _assemble(
     n_factors = options.factors
     if options.factors == "auto":
         parallel = parallel_analysis(
-            parallel_input, iterations=options.iterations, seed=options.seed, n=n
+            corr_frame, iterations=options.iterations, seed=options.seed, n=n
         )
         n_factors = parallel.n_factors
         if n_factors < 1:

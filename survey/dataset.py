@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
-from sqlalchemy import select
+from sqlalchemy import case, literal, select
 
 from survey.extensions import db
 from survey.models import Answer, Clinic, Clinician, Dyad, Invitation, Response, Wave
@@ -143,34 +144,54 @@ def iter_value_chunks(
 ) -> Iterator:
     """Yield float arrays (responses x items, NaN for codes and blanks), chunk by chunk.
 
-    The lean path for analysis: only response ids and numeric answers are read.
+    The lean path for analysis (``analyze --from-db`` reads a million responses through it):
+    only response ids and numeric answers are read, the database turns each item id into its
+    column number, and the answer rows go from the driver's cursor straight into NumPy, since
+    building a SQLAlchemy row object per answer took most of the time.
     """
     import numpy as np
 
     if chunk_size < 1:
         raise ValueError(f"chunk_size {chunk_size}: expected at least 1")
-    column = {item_id: j for j, item_id in enumerate(item_ids)}
+    connection = db.session.connection()
+    # Answers to items that were not asked for get column -1 (cheaper than filtering in SQL).
+    numbers = {item_id: j for j, item_id in enumerate(item_ids)}
+    column = case(numbers, value=Answer.item_id, else_=-1) if numbers else literal(-1)
     ids_query = _response_query(selection).with_only_columns(Response.id)
     last_id = 0
     while True:
-        ids = db.session.scalars(ids_query.where(Response.id > last_id).limit(chunk_size)).all()
-        if not ids:
+        page = ids_query.where(Response.id > last_id).limit(chunk_size)
+        ids = np.array(connection.execute(page).scalars().all(), dtype=np.int64)
+        if not ids.size:
             return
-        row_of = {response_id: i for i, response_id in enumerate(ids)}
-        matrix = np.full((len(ids), len(item_ids)), np.nan)
-        answers = db.session.execute(
-            select(Answer.response_id, Answer.item_id, Answer.value).where(
-                Answer.response_id.in_(ids), Answer.value.is_not(None)
-            )
-        ).all()
-        if answers:
-            response_ids, answer_items, values = zip(*answers, strict=True)
-            cols = np.fromiter((column.get(item, -1) for item in answer_items), dtype=np.int64)
-            rows = np.fromiter((row_of[r] for r in response_ids), dtype=np.int64)
-            keep = cols >= 0
-            matrix[rows[keep], cols[keep]] = np.asarray(values, dtype=float)[keep]
+        first, last_id = int(ids[0]), int(ids[-1])
+        answers = select(Answer.response_id, column, Answer.value).where(
+            Answer.response_id.between(first, last_id), Answer.value.is_not(None)
+        )
+        if last_id - first + 1 != ids.size:  # the filter left gaps: name the responses
+            answers = answers.where(Answer.response_id.in_(ids.tolist()))
+        rows = _driver_rows(connection, answers)
+        cells = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows))
+        cells = cells.reshape(-1, 3)
+        cells = cells[cells[:, 1] >= 0]
+        matrix = np.full((ids.size, len(item_ids)), np.nan)
+        matrix[np.searchsorted(ids, cells[:, 0]), cells[:, 1]] = cells[:, 2]
         yield matrix
-        last_id = ids[-1]
+
+
+def _driver_rows(connection, statement) -> list[tuple]:
+    """Run ``statement`` on the DBAPI cursor of ``connection`` and fetch plain tuples.
+
+    The statement is rendered with its values inline (ids and item ids from the bank), so the
+    driver's parameter style does not matter.
+    """
+    sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(sql))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def value_matrix(records: list[ResponseRecord], item_ids: list[str] | tuple[str, ...]):

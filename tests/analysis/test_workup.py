@@ -101,3 +101,63 @@ def test_cfa_models_the_keyed_scales(bfi, spec):
     assert result["chi2"] == pytest.approx(4165.467, abs=1e-2)
     # and every keyed bfi item loads positively on its scale.
     assert min(result["std_loadings"].values()) > 0.2
+
+
+def _assert_nested_close(actual, expected, *, path="", atol=1e-10):
+    if isinstance(expected, dict):
+        assert set(actual) == set(expected), path
+        for key in expected:
+            _assert_nested_close(actual[key], expected[key], path=f"{path}.{key}", atol=atol)
+    elif isinstance(expected, list | tuple):
+        assert len(actual) == len(expected), path
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            _assert_nested_close(a, e, path=f"{path}[{i}]", atol=atol)
+    elif isinstance(expected, float):
+        assert actual == pytest.approx(expected, abs=atol, nan_ok=True), path
+    else:
+        assert actual == expected, path
+
+
+def test_workup_equals_each_statistic_on_the_rows(bfi, spec):
+    """The workup's one pass of pairwise moments gives what each module gives on the rows."""
+    from analysis.factors import bartlett_sphericity, efa, kmo, parallel_analysis
+    from analysis.itemstats import item_statistics
+    from analysis.reliability import omega, scale_reliability
+
+    result = run_workup(bfi, spec, WorkupOptions(seed=2)).to_dict()
+    rows = bfi.astype(float)
+    items = item_statistics(rows, response_range=(1, 6)).to_dict()["items"]
+    _assert_nested_close(result["items"], items, path="items")
+    _assert_nested_close(result["scales"], scale_reliability(bfi, spec).to_dict(), path="scales")
+    parallel = parallel_analysis(rows, iterations=20, seed=2).to_dict()
+    for key in ("observed_components", "observed_factors"):
+        np.testing.assert_allclose(result["efa"]["parallel"][key], parallel[key], atol=1e-10)
+    for key in ("simulated_components", "simulated_factors"):
+        np.testing.assert_allclose(
+            result["efa"]["parallel"][key], parallel[f"{key}_quantile"], atol=1e-10
+        )
+    assert result["efa"]["parallel"]["n_factors"] == parallel["n_factors"]
+    assert result["efa"]["kmo"] == pytest.approx(kmo(rows).overall, abs=1e-12)
+    chi2 = bartlett_sphericity(rows).chi2
+    assert result["efa"]["bartlett"]["chi2"] == pytest.approx(chi2, rel=1e-12)
+    direct = efa(rows, n_factors=parallel["n_factors"])
+    np.testing.assert_allclose(
+        np.array([result["efa"]["loadings"][item] for item in bfi.columns]),
+        direct.loadings.loc[list(bfi.columns)].to_numpy(),
+        atol=1e-10,
+    )
+    assert result["omega"]["omega_hierarchical"] == pytest.approx(
+        omega(rows, n_factors=5).omega_hierarchical, abs=1e-10
+    )
+
+
+def test_workup_on_answers_outside_the_counted_values(bfi, spec):
+    """Half points are not counted by the moments: item statistics then come from the rows."""
+    from analysis.itemstats import item_statistics
+
+    halves = bfi.astype(float)
+    halves.loc[::7, "A3"] += 0.5
+    result = run_workup(halves, spec, WorkupOptions(factors=5)).to_dict()
+    expected = item_statistics(halves, response_range=(1, 6)).to_dict()["items"]
+    _assert_nested_close(result["items"], expected, path="items")
+    assert "3.5" in result["items"]["A3"]["distribution"]

@@ -60,3 +60,32 @@ def test_filters_and_codes(app, clinician_id):
         matrix = value_matrix([wave_one], coded)
         assert all(math.isnan(v) for v in matrix[0])
         assert list(iter_responses(ResponseFilter(form="patient", clinician_id=999))) == []
+
+
+def test_value_chunks_equal_the_records_they_come_from(app, runner):
+    import numpy as np
+
+    from items import load_bank
+    from survey.dataset import iter_value_chunks
+
+    assert runner.invoke(args=["demo", "--dyads", "30", "--seed", "5"]).exit_code == 0
+    item_ids = [item.id for item in load_bank().form("patient").items]
+    # The items in another order, and an id no answer has: its column stays NaN.
+    wanted = [*item_ids[:0:-1], "not_an_item"]
+    with app.app_context():
+        every = list(iter_responses(ResponseFilter(form="patient")))
+        clinician = every[0].clinician_id
+        for selection in (
+            ResponseFilter(form="patient"),
+            ResponseFilter(form="patient", clinician_id=clinician),
+        ):
+            records = list(iter_responses(selection))
+            chunks = list(iter_value_chunks(selection, wanted, chunk_size=7))
+            assert [len(chunk) for chunk in chunks[:-1]] == [7] * (len(chunks) - 1)
+            expected = value_matrix(records, wanted)
+            # codes ("not applicable", "skipped") are NaN as well
+            assert np.isnan(expected[:, :-1]).any() and np.isnan(expected[:, -1]).all()
+            np.testing.assert_array_equal(np.vstack(chunks), expected)
+        ids = [record.response_id for record in records]
+        # the clinician's responses are not consecutive ids: the chunks name them one by one
+        assert ids[-1] - ids[0] + 1 > len(ids)
