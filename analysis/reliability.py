@@ -500,8 +500,11 @@ def scale_reliability(
     reverse_keyed: Iterable[str] | None = None,
     response_range: tuple[int, int] | None = None,
     ci: float = 0.95,
+    ci_method: str = "feldt",
+    n_boot: int = 1000,
+    seed: int | np.random.Generator | None = None,
 ) -> ScaleReliabilityResult:
-    """Alpha (Feldt CI), standardized alpha, omega total and item statistics per scale.
+    """Alpha (Feldt or bootstrap CI), standardized alpha, omega total and item statistics.
 
     Parameters
     ----------
@@ -514,7 +517,9 @@ def scale_reliability(
     response_range : (int, int), optional
         Overrides the spec's range, which reverses the reverse-keyed items.
     ci : float, default 0.95
-        Level of the Feldt interval.
+        Level of the interval.
+    ci_method, n_boot, seed
+        As in :func:`cronbach_alpha`: Feldt bounds, or a seeded percentile bootstrap.
 
     Returns
     -------
@@ -539,7 +544,8 @@ def scale_reliability(
     scales = read_scales(spec, reverse_keyed=reverse_keyed, response_range=response_range)
     frame = keyed_responses(data, scales)
     results = {
-        name: _one_scale(frame[list(members)], ci=ci) for name, members in scales.items.items()
+        name: _one_scale(frame[list(members)], ci=ci, ci_method=ci_method, n_boot=n_boot, seed=seed)
+        for name, members in scales.items.items()
     }
     return ScaleReliabilityResult(scales=results)
 
@@ -641,7 +647,9 @@ def _scale_from_moments(cov, corr, *, means, sds, items, n: int, ci: float) -> S
     )
 
 
-def _one_scale(frame: pd.DataFrame, *, ci: float) -> ScaleReliability:
+def _one_scale(
+    frame: pd.DataFrame, *, ci: float, ci_method: str = "feldt", n_boot: int = 1000, seed=None
+) -> ScaleReliability:
     k = frame.shape[1]
     if k < 2:
         nan = float("nan")
@@ -656,7 +664,7 @@ def _one_scale(frame: pd.DataFrame, *, ci: float) -> ScaleReliability:
             index=frame.columns,
         )
         return ScaleReliability(1, nan, (nan, nan), nan, nan, ItemReliability(table))
-    alpha = cronbach_alpha(frame, ci=ci)
+    alpha = cronbach_alpha(frame, ci=ci, ci_method=ci_method, n_boot=n_boot, seed=seed)
     return ScaleReliability(
         n_items=k,
         alpha=alpha.alpha,

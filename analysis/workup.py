@@ -213,7 +213,9 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
     spread = frame.max() - frame.min()
     _check_scales(moments, scales, spread)
     if options.ci_method == "bootstrap":
-        reliability = scale_reliability(data, spec)
+        reliability = scale_reliability(
+            data, spec, ci_method="bootstrap", n_boot=options.n_boot, seed=options.seed
+        )
     else:
         reliability = scale_reliability_from_moments(moments, spec)
     if options.ordinal:

@@ -161,3 +161,14 @@ def test_workup_on_answers_outside_the_counted_values(bfi, spec):
     expected = item_statistics(halves, response_range=(1, 6)).to_dict()["items"]
     _assert_nested_close(result["items"], expected, path="items")
     assert "3.5" in result["items"]["A3"]["distribution"]
+
+
+def test_bootstrap_intervals_are_seeded_and_differ_from_feldt(bfi, spec):
+    options = dict(factors=5, ci_method="bootstrap", n_boot=50, seed=9)
+    first = run_workup(bfi, spec, WorkupOptions(**options)).to_dict()["scales"]["agree"]
+    again = run_workup(bfi, spec, WorkupOptions(**options)).to_dict()["scales"]["agree"]
+    feldt = run_workup(bfi, spec, WorkupOptions(factors=5)).to_dict()["scales"]["agree"]
+    assert first["alpha_ci"] == again["alpha_ci"]
+    assert first["alpha_ci"] != feldt["alpha_ci"]
+    assert first["alpha_ci"][0] < first["alpha"] < first["alpha_ci"][1]
+    assert first["alpha"] == pytest.approx(feldt["alpha"], abs=1e-10)
