@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis._input import item_frame
 from analysis._spec import keyed_responses, read_scales
+from analysis.factors import oblimin
 from analysis.moments import PairwiseMoments
 
 __all__ = [
@@ -864,39 +865,6 @@ def _varimax(loadings: np.ndarray, *, eps: float = 1e-5) -> np.ndarray:
     return (x @ rotation) * norms[:, None]
 
 
-def _oblimin(loadings: np.ndarray, *, eps: float = 1e-5, max_iter: int = 1000):
-    """GPArotation ``oblimin`` (gamma 0, no normalization): gradient projection (GPFoblq)."""
-    k = loadings.shape[1]
-    off_diagonal = 1 - np.eye(k)
-
-    def criterion(rotated: np.ndarray) -> tuple[float, np.ndarray]:
-        cross = (rotated**2) @ off_diagonal
-        return float(np.sum(rotated**2 * cross) / 4), rotated * cross
-
-    transform = np.eye(k)
-    rotated = loadings.copy()
-    value, gq = criterion(rotated)
-    gradient = -(rotated.T @ gq @ np.linalg.inv(transform)).T
-    step = 1.0
-    for _ in range(max_iter + 1):
-        projected = gradient - transform * np.sum(transform * gradient, axis=0)
-        size = np.sqrt(np.sum(projected**2))
-        if size < eps:
-            break
-        step *= 2
-        for _ in range(11):
-            candidate = transform - step * projected
-            candidate = candidate / np.sqrt(np.sum(candidate**2, axis=0))
-            rotated = loadings @ np.linalg.inv(candidate).T
-            new_value, gq = criterion(rotated)
-            if value - new_value > 0.5 * size**2 * step:
-                break
-            step /= 2
-        transform, value = candidate, new_value
-        gradient = -(rotated.T @ gq @ np.linalg.inv(transform)).T
-    return rotated, transform.T @ transform
-
-
 def _schmid_leiman(corr: np.ndarray, n_factors: int):
     """General loadings, group loadings and communalities as psych ``schmid``."""
     unrotated = _minres(corr, n_factors)
@@ -905,7 +873,8 @@ def _schmid_leiman(corr: np.ndarray, n_factors: int):
     orthogonal = _varimax(unrotated)
     orthogonal = orthogonal * np.where(orthogonal.sum(axis=0) < 0, -1.0, 1.0)
     orthogonal = orthogonal[:, np.argsort(-np.sum(orthogonal**2, axis=0), kind="stable")]
-    pattern, phi = _oblimin(orthogonal)
+    rotation = oblimin(orthogonal)
+    pattern, phi = rotation.loadings, rotation.factor_correlations
     if n_factors == 2:
         weight = np.sqrt(abs(phi[0, 1]))
         general_of_factors = np.array([weight, np.sign(phi[0, 1]) * weight])
