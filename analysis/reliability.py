@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 from threadpoolctl import threadpool_limits
 
 from analysis._input import item_frame
 from analysis._spec import keyed_responses, read_scales
-from analysis.factors import oblimin
+from analysis.factors import _extract, oblimin
 from analysis.moments import PairwiseMoments
 
 __all__ = [
@@ -799,52 +799,10 @@ def _small_matrix_blas() -> threadpool_limits:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _smc(corr: np.ndarray) -> np.ndarray:
-    try:
-        inverse = np.linalg.inv(corr)
-    except np.linalg.LinAlgError:
-        inverse = np.linalg.pinv(corr)
-    return 1 - 1 / np.diag(inverse)
-
-
 def _minres(corr: np.ndarray, n_factors: int) -> np.ndarray:
-    """Unrotated minres loadings as psych ``fa(fm="minres")`` (optimizer, start and bounds)."""
-    smc = _smc(corr)
-    eps = np.finfo(float).eps
-
-    def loadings_for(psi: np.ndarray) -> np.ndarray:
-        reduced = corr.copy()
-        np.fill_diagonal(reduced, 1 - psi)
-        values, vectors = np.linalg.eigh(reduced)
-        order = np.argsort(values)[::-1][:n_factors]
-        values = np.where(values[order] < eps, 100 * eps, values[order])
-        return vectors[:, order] * np.sqrt(values)
-
-    def residual(psi: np.ndarray) -> float:
-        loadings = loadings_for(psi)
-        off = np.tril(corr - loadings @ loadings.T, k=-1)
-        return float(np.sum(off**2))
-
-    def gradient(psi: np.ndarray) -> np.ndarray:  # psych's FAgr.minres
-        values, vectors = np.linalg.eigh(corr - np.diag(psi))
-        order = np.argsort(values)[::-1][:n_factors]
-        load = vectors[:, order] * np.sqrt(np.maximum(values[order], 0))
-        return np.sum(load**2, axis=1) + psi - np.diag(corr)
-
-    upper = max(float(smc.max()), 1.0)
-    fit = optimize.minimize(
-        residual,
-        np.diag(corr) - smc,
-        jac=gradient,
-        method="L-BFGS-B",
-        bounds=[(0.005, upper)] * len(corr),
-        options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 1000},
-    )
-    values, vectors = np.linalg.eigh(corr - np.diag(fit.x))
-    order = np.argsort(values)[::-1][:n_factors]
-    loadings = vectors[:, order] * np.sqrt(np.maximum(values[order], 0))
-    signs = np.where(loadings.sum(axis=0) < 0, -1.0, 1.0)
-    return loadings * signs
+    """Unrotated minres loadings as psych ``fa(fm="minres")``, columns signed positive."""
+    loadings, _ = _extract(corr, n_factors, "minres", smc_start=True)
+    return loadings * np.where(loadings.sum(axis=0) < 0, -1.0, 1.0)
 
 
 def _varimax(loadings: np.ndarray, *, eps: float = 1e-5) -> np.ndarray:
