@@ -1,9 +1,11 @@
-"""SPSS ``.sav`` and Stata ``.dta`` files with variable and value labels (pyreadstat).
+"""SPSS ``.sav`` and Stata ``.dta`` files with variable and value labels.
 
-pyreadstat writes a whole DataFrame at once and cannot append, so these two formats hold the
-table in memory while the file is written. The table is kept compact: item answers are small
-floats (8 bytes a cell), so 100,000 responses of 38 items take about 30 MB; see the README for
-measured figures.
+The ``.sav`` file is written by ``survey.exports.spss`` case by case as chunks of responses
+arrive, so its memory stays flat. pyreadstat writes a whole DataFrame at once and cannot append,
+so the ``.dta`` file (and a ``.sav`` file with a text over 255 bytes, which the streaming writer
+cannot hold) keeps the table in memory while the file is written. The table is kept compact:
+item answers are small floats (8 bytes a cell), so 100,000 responses of 38 items take about
+30 MB; see the README for measured figures.
 
 SPSS: -7 (does not apply) and -9 (skipped) are declared user-missing values with labels.
 Stata has no user-missing numbers, so they become the extended missing values ``.a`` and ``.b``.
@@ -12,6 +14,7 @@ Stata has no user-missing numbers, so they become the extended missing values ``
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 from survey.dataset import ResponseRecord
@@ -21,6 +24,7 @@ from survey.exports.layout import (
     SKIPPED_CODE,
     Layout,
 )
+from survey.exports.spss import MAX_STRING_WIDTH, SavVariable, SavWriter
 from survey.exports.writers import Tally
 
 STATA_MISSING = {NOT_APPLICABLE_CODE: "a", SKIPPED_CODE: "b"}
@@ -71,17 +75,84 @@ def _labels(layout: Layout) -> tuple[dict[str, str], dict[str, dict]]:
     return column_labels, value_labels
 
 
+def _sav_value_labels(layout: Layout) -> dict[str, dict]:
+    _, value_labels = _labels(layout)
+    missing = {float(code): label for code, label in MISSING_LABELS.items()}
+    return {item_id: labels | missing for item_id, labels in value_labels.items()}
+
+
 def write_sav(
+    path: Path,
+    layout: Layout,
+    chunks: Iterable[list[ResponseRecord]],
+    tally: Tally,
+    *,
+    text_widths: dict[str, int],
+) -> None:
+    """Write an SPSS file chunk by chunk: labels, ordinal measure, -7 and -9 as labelled
+    user-missing values; ``text_widths`` gives each text column's width in UTF-8 bytes."""
+    if max(text_widths.values(), default=0) > MAX_STRING_WIDTH:
+        write_sav_table(path, layout, chunks, tally)
+        return
+    variables = _sav_variables(layout, text_widths)
+    kinds = [column.kind for column in layout.meta_columns]
+    with open(path, "wb") as out:
+        writer = SavWriter(out, variables, file_label=f"healing-survey {layout.form.id}")
+        for chunk in chunks:
+            writer.write_cases(
+                [_sav_cell(kind, value) for kind, value in zip(kinds, row, strict=False)]
+                + row[len(kinds) :]
+                for row in map(layout.wide_row, chunk)
+            )
+            tally.responses += len(chunk)
+            tally.rows += len(chunk)
+        writer.close()
+
+
+def _sav_variables(layout: Layout, text_widths: dict[str, int]) -> list[SavVariable]:
+    kinds = {"int": "number", "text": "text", "datetime": "datetime"}
+    variables = [
+        SavVariable(
+            column.name,
+            label=column.label,
+            kind=kinds[column.kind],
+            width=max(1, text_widths[column.name]) if column.kind == "text" else 0,
+        )
+        for column in layout.meta_columns
+    ]
+    value_labels = _sav_value_labels(layout)
+    missing = (float(SKIPPED_CODE), float(NOT_APPLICABLE_CODE))
+    for item in layout.form.items:
+        variables.append(
+            SavVariable(
+                item.id,
+                label=item.text[:250],
+                missing=missing,
+                value_labels=value_labels[item.id],
+                measure="ordinal",
+            )
+        )
+    return variables
+
+
+def _sav_cell(kind: str, value):
+    """A metadata cell as the .sav file holds it: ISO times back to datetimes, None as ''."""
+    if kind == "datetime":
+        return datetime.fromisoformat(value) if value else None
+    if kind == "text":
+        return "" if value is None else value
+    return value
+
+
+def write_sav_table(
     path: Path, layout: Layout, chunks: Iterable[list[ResponseRecord]], tally: Tally
 ) -> None:
-    """Write an SPSS file: labels, ordinal measure, -7 and -9 as labelled user-missing values."""
+    """Write an SPSS file with pyreadstat from the whole table in memory (texts over 255 bytes)."""
     import pyreadstat
 
     frame = _frame(layout, chunks, tally)
-    column_labels, value_labels = _labels(layout)
-    missing = {float(code): label for code, label in MISSING_LABELS.items()}
-    for item in layout.form.items:
-        value_labels[item.id] = value_labels[item.id] | missing
+    column_labels, _ = _labels(layout)
+    value_labels = _sav_value_labels(layout)
     pyreadstat.write_sav(
         frame,
         str(path),

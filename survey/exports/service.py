@@ -141,8 +141,42 @@ def _text_stream(request: ExportRequest, layout: Layout, tally: Tally, chunk_siz
 def _write_binary(request: ExportRequest, layout: Layout, path: Path, tally: Tally, chunk_size):
     from survey.exports.labelled import write_dta, write_sav
 
-    writer = write_sav if request.format == "sav" else write_dta
-    writer(path, layout, _chunks(request, chunk_size), tally)
+    if request.format == "sav":
+        widths = _text_widths(layout)
+        write_sav(path, layout, _chunks(request, chunk_size), tally, text_widths=widths)
+    else:
+        write_dta(path, layout, _chunks(request, chunk_size), tally)
+
+
+def _text_widths(layout: Layout) -> dict[str, int]:
+    """The widest value of each text column in UTF-8 bytes, which a .sav file declares before
+    its first case: from the distinct values in the database (a superset of the export's)."""
+    from sqlalchemy import select
+
+    from survey.models import Clinic, Clinician, Dyad, Response
+
+    sources = {
+        "clinic": Clinic.name,
+        "clinician": Clinician.name,
+        "dyad_reference": Dyad.reference,
+        "form": Response.form,
+        "bank_version": Response.bank_version,
+        "language": Response.language,
+        "device": Response.user_agent_class,
+    }
+    widths = {}
+    for column in layout.meta_columns:
+        if column.kind != "text":
+            continue
+        if layout.deidentified and column.name in ("response", "clinic", "clinician", "dyad"):
+            widths[column.name] = len(layout.pseudonyms(column.name, 1))
+        elif column.name in ("started_month", "submitted_month"):
+            widths[column.name] = len("YYYY-MM")
+        else:
+            query = select(sources[column.name]).distinct().execution_options(yield_per=1000)
+            values = db.session.scalars(query)
+            widths[column.name] = max((len(v.encode()) for v in values if v), default=1)
+    return widths
 
 
 def _layout(request: ExportRequest, secret_key: str | bytes) -> Layout:
