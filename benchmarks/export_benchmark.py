@@ -4,13 +4,13 @@ Builds a SQLite database with the app's schema and ``--responses`` submitted pat
 responses (38 items each; the bulk insert is ``benchmarks/from_db_memory.py``'s ``build``), then
 runs each export as a child process, the real command line:
 
-    healing-survey export --format csv|csv-long|sav --form patient --out FILE
+    healing-survey export --format csv|csv-long|sav|dta --form patient --out FILE
 
 and reports its wall time and peak resident memory (``ru_maxrss`` of the child, from
 ``os.wait4``), beside the same command for the codebook (no responses read: the floor of the
 process), and the same CSV export of a database a fifth the size (memory should not grow with
-the rows). It checks that every file holds every response: the CSV's data rows and the .sav
-file's case count equal the number of responses.
+the rows). It checks that every file holds every response: the CSV's data rows and the .sav and .dta
+files' case counts equal the number of responses.
 
 Run with ``/work/venv/bin/python benchmarks/export_benchmark.py [--responses N] [--db PATH]``.
 Not a test.
@@ -74,6 +74,16 @@ def sav_rows(path: Path) -> int:
     return meta.number_rows
 
 
+def dta_rows(path: Path) -> int:
+    import pyreadstat
+
+    _, meta = pyreadstat.read_dta(str(path), metadataonly=True)
+    return meta.number_rows
+
+
+ROW_COUNTERS = {"sav": sav_rows, "dta": dta_rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--responses", type=int, default=100_000)
@@ -96,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             (f"csv, {n:,} responses", database, "csv", n),
             (f"csv-long, {n:,} responses", database, "csv-long", n * 38),
             (f"sav, {n:,} responses", database, "sav", n),
+            (f"dta, {n:,} responses", database, "dta", n),
         ]
         failures = 0
         print(f"{'export':<32}{'seconds':>9}{'peak RSS MiB':>14}{'MiB file':>10}  rows")
@@ -103,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             out = folder / f"out-{fmt}-{db_path.stem}"
             wall, peak = run_export(db_path, fmt, out)
             size = out.stat().st_size / 2**20
-            rows = "" if expected is None else (sav_rows(out) if fmt == "sav" else csv_rows(out))
+            rows = "" if expected is None else ROW_COUNTERS.get(fmt, csv_rows)(out)
             whole = expected is None or rows == expected
             failures += not whole
             check = "" if expected is None else f"{rows:,} ({'whole' if whole else 'CUT'})"

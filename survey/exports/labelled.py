@@ -1,11 +1,13 @@
 """SPSS ``.sav`` and Stata ``.dta`` files with variable and value labels.
 
-The ``.sav`` file is written by ``survey.exports.spss`` case by case as chunks of responses
-arrive, so its memory stays flat. pyreadstat writes a whole DataFrame at once and cannot append,
-so the ``.dta`` file (and a ``.sav`` file with a text over 255 bytes, which the streaming writer
-cannot hold) keeps the table in memory while the file is written. The table is kept compact:
-item answers are small floats (8 bytes a cell), so 100,000 responses of 38 items take about
-30 MB; see the README for measured figures.
+Both files are written row by row as chunks of responses arrive, so their memory stays flat:
+the ``.sav`` file by ``survey.exports.spss``, the ``.dta`` file by ``survey.exports.stata``.
+Both declare each text column's width before the first row (``text_widths``, from the
+database). pyreadstat writes a whole DataFrame at once and cannot append; it remains the
+fallback for a text wider than the streaming writers hold (over 255 bytes in a ``.sav`` file,
+over 2045 bytes in a ``.dta`` file), and then keeps the table in memory while the file is
+written. The table is kept compact: item answers are small floats (8 bytes a cell), so 100,000
+responses of 38 items take about 30 MB; see the README for measured figures.
 
 SPSS: -7 (does not apply) and -9 (skipped) are declared user-missing values with labels.
 Stata has no user-missing numbers, so they become the extended missing values ``.a`` and ``.b``.
@@ -25,6 +27,8 @@ from survey.exports.layout import (
     Layout,
 )
 from survey.exports.spss import MAX_STRING_WIDTH, SavVariable, SavWriter
+from survey.exports.stata import MAX_STRING_WIDTH as MAX_DTA_STRING_WIDTH
+from survey.exports.stata import DtaVariable, DtaWriter
 from survey.exports.writers import Tally
 
 STATA_MISSING = {NOT_APPLICABLE_CODE: "a", SKIPPED_CODE: "b"}
@@ -165,9 +169,67 @@ def write_sav_table(
 
 
 def write_dta(
+    path: Path,
+    layout: Layout,
+    chunks: Iterable[list[ResponseRecord]],
+    tally: Tally,
+    *,
+    text_widths: dict[str, int],
+) -> None:
+    """Write a Stata file row by row: labels, and -7 / -9 as the extended missing values .a / .b;
+    ``text_widths`` gives each text column's width in UTF-8 bytes."""
+    if max(text_widths.values(), default=0) > MAX_DTA_STRING_WIDTH:
+        write_dta_table(path, layout, chunks, tally)
+        return
+    kinds = [column.kind for column in layout.meta_columns]
+    with open(path, "wb") as out:
+        writer = DtaWriter(
+            out, _dta_variables(layout, text_widths), file_label=f"healing-survey {layout.form.id}"
+        )
+        for chunk in chunks:
+            writer.write_rows(
+                [_sav_cell(kind, value) for kind, value in zip(kinds, row, strict=False)]
+                + [_dta_item(code) for code in row[len(kinds) :]]
+                for row in map(layout.wide_row, chunk)
+            )
+            tally.responses += len(chunk)
+            tally.rows += len(chunk)
+        writer.close()
+
+
+def _dta_variables(layout: Layout, text_widths: dict[str, int]) -> list[DtaVariable]:
+    """Metadata as doubles, %tc times and str#; items as longs, as pyreadstat stored them."""
+    kinds = {"int": "number", "text": "text", "datetime": "datetime"}
+    variables = [
+        DtaVariable(
+            column.name,
+            label=column.label,
+            kind=kinds[column.kind],
+            width=max(1, text_widths[column.name]) if column.kind == "text" else 0,
+        )
+        for column in layout.meta_columns
+    ]
+    _, value_labels = _labels(layout)
+    for item in layout.form.items:
+        labels = {int(value): label for value, label in value_labels[item.id].items()}
+        variables.append(
+            DtaVariable(item.id, label=item.text[:250], kind="integer", value_labels=labels)
+        )
+    return variables
+
+
+def _dta_item(code: int | None) -> int | str | None:
+    """An item cell: the answer, ``"a"`` / ``"b"`` for -7 / -9, ``None`` if not asked."""
+    if code in STATA_MISSING:
+        return STATA_MISSING[code]
+    return code if code is not None and code > 0 else None
+
+
+def write_dta_table(
     path: Path, layout: Layout, chunks: Iterable[list[ResponseRecord]], tally: Tally
 ) -> None:
-    """Write a Stata file: labels, and -7 / -9 as the extended missing values .a / .b."""
+    """Write a Stata file with pyreadstat from the whole table in memory (texts over 2045
+    bytes): labels, and -7 / -9 as the extended missing values .a / .b."""
     import numpy as np
     import pandas as pd
     import pyreadstat

@@ -141,16 +141,15 @@ def _text_stream(request: ExportRequest, layout: Layout, tally: Tally, chunk_siz
 def _write_binary(request: ExportRequest, layout: Layout, path: Path, tally: Tally, chunk_size):
     from survey.exports.labelled import write_dta, write_sav
 
-    if request.format == "sav":
-        widths = _text_widths(layout)
-        write_sav(path, layout, _chunks(request, chunk_size), tally, text_widths=widths)
-    else:
-        write_dta(path, layout, _chunks(request, chunk_size), tally)
+    widths = _text_widths(layout)
+    write = write_sav if request.format == "sav" else write_dta
+    write(path, layout, _chunks(request, chunk_size), tally, text_widths=widths)
 
 
 def _text_widths(layout: Layout) -> dict[str, int]:
-    """The widest value of each text column in UTF-8 bytes, which a .sav file declares before
-    its first case: from the distinct values in the database (a superset of the export's)."""
+    """The widest value of each text column in UTF-8 bytes, which .sav and .dta files declare
+    before their first row: from the distinct values in the database (a superset of the
+    export's)."""
     from sqlalchemy import select
 
     from survey.models import Clinic, Clinician, Dyad, Response

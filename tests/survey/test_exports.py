@@ -162,11 +162,12 @@ def test_deidentified_exports_leak_no_identifier(seeded, tmp_path, fmt):
         assert all(re.fullmatch(r"\d{4}-\d{2}", row["submitted_month"]) for row in rows)
 
 
-def test_deidentified_sav_leaks_no_identifier(seeded, tmp_path):
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_deidentified_sav_and_dta_leak_no_identifier(seeded, tmp_path, fmt):
     import pyreadstat
 
-    path, _ = export(seeded, tmp_path, "sav", deidentify=True)
-    data, _meta = pyreadstat.read_sav(str(path))
+    path, _ = export(seeded, tmp_path, fmt, deidentify=True)
+    data, _meta = (pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta)(str(path))
     cells = {str(v) for column in data.columns for v in data[column].tolist()}
     assert not set(identifiers(seeded)) & cells
     assert not [cell for cell in cells if FULL_DATE.search(cell)]
@@ -293,6 +294,24 @@ def test_downloads_follow_the_roles(seeded, second_clinic, client):
     assert [event.detail["format"] for event in exports] == ["csv", "csv", "sav"]
     assert [event.detail["deidentified"] for event in exports] == [False, True, False]
     assert all(event.actor.startswith("user:") and event.detail["complete"] for event in exports)
+
+
+def test_a_manager_downloads_a_dta_file_of_their_clinic(seeded, second_clinic, client, tmp_path):
+    import pyreadstat
+
+    add_user(seeded, "manager@example.org", "manager", clinic_id=second_clinic)
+    sign_in(client, "manager@example.org")
+    download = client.get("/exports/download?format=dta&form=patient")
+    assert download.status_code == 200
+    assert 'filename="healing-survey-patient.dta"' in download.headers["Content-Disposition"]
+    path = tmp_path / "download.dta"
+    path.write_bytes(download.data)
+    data, meta = pyreadstat.read_dta(str(path), user_missing=True)
+    assert data["clinic"].tolist() == ["Hillside Clinic"] and meta.number_rows == 1
+    assert meta.variable_value_labels["pt_abi_3"][5] == "Strongly agree"
+    with seeded.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).one()
+    assert event.detail["format"] == "dta" and event.detail["rows"] == 1
 
 
 def test_text_a_spreadsheet_would_run_is_quoted(seeded, tmp_path):
