@@ -8,6 +8,7 @@ cell is drawn as the words "fewer than N responses".
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -169,7 +170,9 @@ def trend_chart(title: str, periods: list[str], series: list[Series]) -> Markup:
         body.append(_text(left - 4, y + 4, f"{tick:.1f}", anchor="end", size=11, fill=MUTED))
         tick += 0.5
     step = (right - left) / max(1, len(periods))
-    label_every = max(1, round(len(periods) / 6))
+    # Thin the period labels so that neighbours never touch (about 6 px per character at 10 px).
+    label_width = 6 * max(len(period) for period in periods) + 6
+    label_every = max(1, round(len(periods) / 6), math.ceil(label_width / step))
     for j, period in enumerate(periods):
         if j % label_every == 0:
             x = left + step * (j + 0.5)

@@ -9,6 +9,7 @@ from datetime import date
 from survey.aggregates import DASHBOARD_FORMS, PERIODS
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+_MAX_WAVE = 2**31 - 1  # the database's integer columns end here; a larger wave names nothing
 
 
 class FilterError(ValueError):
@@ -57,13 +58,15 @@ def parse_filters(args) -> DashboardFilters:
         raise FilterError(f"period {period!r}: expected one of {', '.join(PERIODS)}")
     wave = args.get("wave") or None
     if wave is not None:
-        if not wave.isdigit() or int(wave) < 1:
+        if not wave.isdigit() or not 1 <= int(wave) <= _MAX_WAVE:
             raise FilterError(f"wave {wave!r}: expected a whole number from 1")
         wave = int(wave)
+    date_from = _month(args.get("from"), "from")
+    date_to = _month(args.get("to"), "to")
+    if date_from and date_to and date_from > date_to:
+        raise FilterError(
+            f"from {date_from:%Y-%m} is after to {date_to:%Y-%m}: the range must start first"
+        )
     return DashboardFilters(
-        form=form,
-        wave=wave,
-        date_from=_month(args.get("from"), "from"),
-        date_to=_month(args.get("to"), "to"),
-        period=period,
+        form=form, wave=wave, date_from=date_from, date_to=date_to, period=period
     )

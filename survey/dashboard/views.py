@@ -56,7 +56,13 @@ def _filters_or_400():
     try:
         return parse_filters(request.args)
     except FilterError as error:
-        abort(Response(render_template("dashboard/bad_filter.html", message=str(error)), 400))
+        # The way back is the page itself, without filters; for the CSV, the dashboard it is from.
+        page = request.path.removesuffix("/scores.csv")
+        abort(
+            Response(
+                render_template("dashboard/bad_filter.html", message=str(error), page=page), 400
+            )
+        )
 
 
 def _clinic_or_deny(clinic_id: int) -> Clinic:

@@ -171,4 +171,9 @@ def thanks(token: str):
 
 @bp.errorhandler(flow.FlowError)
 def flow_error(error: flow.FlowError):
+    # A closed link is not fixed by going Back: say what happened and what to do instead.
+    if isinstance(error, flow.AlreadySubmitted):
+        return render_template("respond/already_submitted.html"), error.status
+    if isinstance(error, flow.InvitationClosed):
+        return render_template("respond/closed.html", message=str(error)), error.status
     return render_template("respond/problem.html", message=str(error)), error.status

@@ -69,6 +69,7 @@ def test_clinician_sees_only_their_own_page(app, staff):
         response = client.get(path)
         assert response.status_code == 403, path
         assert "You do not have access to this page." in response.text
+        assert 'href="/dashboard/"' in response.text  # a way back to one's own page
         assert "Traceback" not in response.text
     events = denials(app)
     assert len(events) == 5

@@ -130,6 +130,21 @@ def test_resume_after_a_break_shows_saved_answers(app, patient):
     assert stored_answers(app, patient.url)[second.items[1].id] == (4, None)
 
 
+def test_resume_at_part_one_offers_a_single_way_in(patient):
+    first = patient.form.sections[0]
+    patient.post_page(1, {first.items[0].id: "4"}, nav="back")
+    welcome = patient.open().text
+    assert "Continue where you stopped" in welcome
+    assert "Start again from part 1" not in welcome
+
+
+def test_enter_in_a_radio_button_goes_forward(patient):
+    # Implicit submission (Enter in a field) uses the form's first submit button.
+    page = patient.client.get(patient.page_url(2)).text
+    first_button = re.search(r"<button[^>]*>", page.split("<form", 1)[1])[0]
+    assert 'value="next"' in first_button
+
+
 def test_back_saves_the_page_and_goes_to_the_previous_one(app, patient):
     second = patient.form.sections[1]
     response = patient.post_page(2, {second.items[0].id: "3"}, nav="back")
@@ -238,7 +253,8 @@ def test_posting_to_a_submitted_invitation_is_a_conflict(app, patient):
         patient.page_url(1), data={item.id: "1", "csrf_token": token, "nav": "next"}
     )
     assert page.status_code == 409
-    assert "already sent" in page.text
+    assert "already submitted" in page.text
+    assert "Back button" not in page.text
     again = patient.client.post(f"{patient.url}/submit", data={"csrf_token": token})
     assert again.status_code == 409
     assert stored_answers(app, patient.url) == before
@@ -262,6 +278,8 @@ def test_an_expired_link_gets_a_friendly_410(app, patient):
         patient.page_url(1), data={item.id: "4", "csrf_token": token, "nav": "next"}
     )
     assert post.status_code == 410
+    assert "ask your clinic for a new link" in post.text
+    assert "Back button" not in post.text
     assert answer_count(app) == 0
 
 
