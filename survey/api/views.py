@@ -350,6 +350,9 @@ def list_responses():
 
     account = _allow(Role.ADMIN, Role.MANAGER, Role.RESEARCHER)
     form = _choice_arg("form", tuple(load_bank().forms), "patient")
+    if form == "clinician-self" and account.role == Role.MANAGER:
+        # Clinicians were told managers see their self-assessments only combined.
+        raise ApiError(403, "clinician self-assessments are not shown to managers one by one")
     limit = _int_arg("limit", default=100, high=MAX_PAGE)
     after = _int_arg("after", default=0, low=0)
     layout = layout_for(form, deidentify=True, secret_key=current_app.config["SECRET_KEY"])

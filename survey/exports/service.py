@@ -87,6 +87,9 @@ class ExportRequest:
         return export_filename(self.form, self.format, deidentify=self.deidentify)
 
 
+SELF_ASSESSMENT = "clinician-self"
+
+
 def export_filename(form: str, fmt: str, *, deidentify: bool) -> str:
     suffix = FORMATS[fmt].suffix
     return f"healing-survey-{form}{'-deidentified' if deidentify else ''}{suffix}"
@@ -180,7 +183,23 @@ def _text_widths(layout: Layout) -> dict[str, int]:
 
 def _layout(request: ExportRequest, secret_key: str | bytes) -> Layout:
     request.export_format  # noqa: B018 - raises ExportError for an unknown format
+    _check_self_assessments(request)
     return layout_for(request.form, deidentify=request.deidentify, secret_key=secret_key)
+
+
+def _check_self_assessments(request: ExportRequest) -> None:
+    """Clinicians were told their self-assessments reach others only combined or nameless."""
+    if request.form != SELF_ASSESSMENT or not request.export_format.holds_responses:
+        return
+    if request.clinic_id is not None:
+        raise ExportError(
+            "clinician self-assessments are not exported for a clinic: its managers see them "
+            "only combined on the dashboard"
+        )
+    if not request.deidentify:
+        raise ExportError(
+            "clinician self-assessments are exported only de-identified (--deidentify)"
+        )
 
 
 def _audit(actor: str, request: ExportRequest, tally: Tally, *, complete: bool) -> None:

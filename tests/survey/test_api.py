@@ -217,3 +217,11 @@ def test_token_cli_prints_the_token_once_and_stores_a_hash(app, runner):
     assert (
         client.get("/api/v1/forms", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     )
+
+
+def test_managers_get_no_single_self_assessments(client, tokens):
+    refused = client.get("/api/v1/responses?form=clinician-self", headers=tokens["manager"])
+    assert refused.status_code == 403
+    assert "self-assessments" in refused.json["error"]["message"]
+    allowed = client.get("/api/v1/responses?form=clinician-self", headers=tokens["researcher"])
+    assert allowed.status_code == 200

@@ -327,3 +327,18 @@ def test_text_a_spreadsheet_would_run_is_quoted(seeded, tmp_path):
     assert "'" + '=HYPERLINK("http://example.org","x")' in names
     assert not any(name.startswith("=") for name in names)
     assert {"-7", "-9"} & {row[item] for row in read_csv(path) for item in ITEMS}
+
+
+def test_self_assessments_leave_only_without_names_and_never_to_a_clinic(seeded, tmp_path):
+    from survey.exports.service import ExportError
+
+    with pytest.raises(ExportError, match="only de-identified"):
+        export(seeded, tmp_path, "csv", form="clinician-self")
+    with pytest.raises(ExportError, match="not exported for a clinic"):
+        export(seeded, tmp_path, "sav", form="clinician-self", deidentify=True, clinic_id=1)
+    path, summary = export(seeded, tmp_path, "csv", form="clinician-self", deidentify=True)
+    rows = read_csv(path)
+    assert summary.responses == len(rows) > 0
+    assert all(row["clinician"].startswith("N-") for row in rows)
+    codebook, _ = export(seeded, tmp_path, "codebook", form="clinician-self")
+    assert codebook.exists()
