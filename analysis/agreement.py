@@ -503,6 +503,10 @@ def _grouped(scores, groups) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _spearman_brown(icc1: float, n: float) -> float:
+    # At or below zero ICC(1) says clinicians do not measurably differ: no reliability exists
+    # (and the formula can divide by zero when the group means are equal).
+    if not icc1 > 0:
+        return float("nan")
     return float(n * icc1 / (1 + (n - 1) * icc1))
 
 

@@ -332,7 +332,7 @@ def run_workup_from_moments(
         corr=corr,
         correlation="pearson",
         cfa_input=cov,
-        notes=["the CFA used pairwise-complete covariances"],
+        notes=["the CFA used pairwise-complete covariances"] if options.cfa else [],
     )
 
 

@@ -330,7 +330,8 @@ def _clinician_cell(summary: dict, reliability, hidden, min_cell: int) -> dict:
     if cell.get("suppressed"):
         return cell
     cell |= {"reliability": None, "comparable": False, "more_needed": None}
-    if reliability is None or cell["n"] == 0:
+    # With ICC(1) at or below zero clinicians do not measurably differ: no reliability exists.
+    if reliability is None or cell["n"] == 0 or not reliability.icc1 > 0:
         return cell
     value = reliability.reliability_at(cell["n"])
     needed = _responses_needed(reliability.icc1)

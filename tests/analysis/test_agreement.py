@@ -159,3 +159,13 @@ def test_responses_needed_rejects_impossible_values(icc1, target):
 def test_clinician_reliability_needs_two_clinicians():
     with pytest.raises(ValueError, match="2 clinicians"):
         clinician_reliability([1.0, 2.0, 3.0], ["a", "a", "a"])
+
+
+def test_clinician_reliability_is_nan_where_clinicians_do_not_differ():
+    # Equal clinician means: ICC(1) = -1 / (n0 - 1), where Spearman-Brown would divide by zero.
+    scores = [1.0, 5.0, 1.0, 5.0] * 3
+    groups = [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]
+    result = clinician_reliability(scores, groups)
+    assert result.icc1 == pytest.approx(-1 / 3)
+    assert np.isnan(result.reliability_at(4))
+    assert all(np.isnan(value) for value in result.reliability)

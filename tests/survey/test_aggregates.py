@@ -256,3 +256,18 @@ def test_means_computed_by_hand():
     assert result.mean == 3.75
     # t(0.975, 3) = 3.182446305; sd = 0.9574271; half width = 1.5234
     assert result.upper - result.mean == pytest.approx(3.182446305 * 0.9574271 / 2, abs=1e-6)
+
+
+def test_no_reliability_is_shown_where_clinicians_do_not_differ():
+    from analysis.agreement import clinician_reliability
+    from survey.aggregates import _clinician_cell
+
+    # Patients vary more within clinicians than between them: ICC(1) is below zero.
+    scores = [1.0, 5.0, 1.0, 5.0, 1.0, 5.0, 1.4, 5.0, 1.0, 5.0, 1.0, 4.6]
+    groups = [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]
+    reliability = clinician_reliability(scores, groups)
+    assert reliability.icc1 < 0
+    summary = {"n": 12, "mean": 3.0, "lower": 1.7, "upper": 4.3}
+    cell = _clinician_cell(summary, reliability, False, 5)
+    assert cell["reliability"] is None and cell["comparable"] is False
+    assert cell["more_needed"] is None
