@@ -7,6 +7,7 @@ Columns that the scale specification does not name are ignored.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,13 @@ class ResponsesFile:
     warnings: tuple[str, ...]
 
 
-def read_responses_csv(path: str | Path, spec: Any) -> ResponsesFile:
+def read_responses_csv(
+    path: str | Path, spec: Any, *, missing_codes: Iterable[float] = ()
+) -> ResponsesFile:
     """Read the spec's item columns of a CSV as floats and check them.
+
+    ``missing_codes`` are numbers that mean "no answer" (healing-survey's own exports use -7
+    for "does not apply" and -9 for skipped); they are read as missing.
 
     Raises
     ------
@@ -55,6 +61,9 @@ def read_responses_csv(path: str | Path, spec: Any) -> ResponsesFile:
     frame = frame[items]
     for item in items:
         frame[item] = _numeric_column(frame[item], item, path)
+    codes = [float(code) for code in missing_codes]
+    if codes:
+        frame = frame.mask(frame.isin(codes))
     _check_range(frame, scales.response_range, path)
     warnings = _check_shape(frame, path)
     return ResponsesFile(frame=frame.astype(float), warnings=tuple(warnings))

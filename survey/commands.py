@@ -249,6 +249,13 @@ def _factors(ctx, param, value: str):
     help="Bootstrap alpha's CI with this many resamples (default: Feldt).",
 )
 @click.option(
+    "--missing-code",
+    "missing_codes",
+    type=float,
+    multiple=True,
+    help="A number in DATA.csv that means no answer (repeatable; our exports: -7 and -9).",
+)
+@click.option(
     "--json",
     "json_path",
     type=click.Path(dir_okay=False, writable=True),
@@ -275,6 +282,7 @@ def analyze(
     seed,
     iterations,
     bootstrap,
+    missing_codes,
     json_path,
     html_path,
 ):
@@ -300,7 +308,7 @@ def analyze(
         if from_db:
             result = _analyze_database(ctx, form_id, options)
         else:
-            result = _analyze_file(data, scales_path, options)
+            result = _analyze_file(data, scales_path, options, missing_codes)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     report = result.to_dict()
@@ -313,13 +321,13 @@ def analyze(
             handle.write(html_report(report))
 
 
-def _analyze_file(data: str, scales_path: str, options):
+def _analyze_file(data: str, scales_path: str, options, missing_codes=()):
     from analysis.responses_file import read_responses_csv
     from analysis.workup import run_workup
     from items import load_scale_spec
 
     spec = load_scale_spec(scales_path)
-    responses = read_responses_csv(data, spec)
+    responses = read_responses_csv(data, spec, missing_codes=missing_codes)
     for warning in responses.warnings:
         click.echo(f"warning: {warning}", err=True)
     return run_workup(responses.frame, spec, options)

@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from analysis.workup import WorkupOptions, run_workup, run_workup_from_moments
+from items import load_bank
 from survey.analyze import form_moments
 from survey.dataset import ResponseFilter, iter_responses
 
@@ -179,3 +181,45 @@ def test_analyze_from_db_without_responses_is_a_clear_error(runner):
     result = run(runner, "--from-db", "--form", "clinician-self")
     assert result.exit_code == 1
     assert "no submitted responses to the 'clinician-self' form yet" in result.output
+
+
+def test_analyze_reads_our_own_export_with_its_missing_codes(app, runner, tmp_path):
+    from survey.exports.service import ExportRequest, export_to_path
+
+    assert runner.invoke(args=["demo", "--dyads", "60", "--seed", "5"]).exit_code == 0
+    csv_path = tmp_path / "patient.csv"
+    with app.app_context():
+        export_to_path(
+            ExportRequest(format="csv", form="patient"),
+            csv_path,
+            actor="test",
+            secret_key=app.config["SECRET_KEY"],
+        )
+        spec = load_bank().form("patient").scale_spec()
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec.to_dict()))
+    refused = run(runner, csv_path, "--scales", spec_path, "--factors", "2")
+    assert refused.exit_code == 1 and "outside the response range" in refused.output
+    out = tmp_path / "report.json"
+    result = run(
+        runner,
+        csv_path,
+        "--scales",
+        spec_path,
+        "--factors",
+        "2",
+        "--missing-code",
+        "-7",
+        "--missing-code",
+        "-9",
+        "--json",
+        out,
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    with app.app_context():
+        moments, _ = form_moments("patient")
+    assert report["n"] == moments.n_rows
+    assert report["items"]["pt_abi_4"]["n"] == int(
+        moments.n_items[list(moments.items).index("pt_abi_4")]
+    )
