@@ -14,7 +14,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from survey.extensions import db
@@ -22,6 +22,8 @@ from survey.models import AuditEvent, Clinic, Clinician, Role, User, record_audi
 
 PASSWORD_MIN_LENGTH = 12
 MAX_FAILED_SIGN_INS = 5
+# A clinic behind one address must not be locked out by one colleague mistyping.
+MAX_FAILED_FROM_ADDRESS = 25
 THROTTLE_WINDOW = timedelta(minutes=15)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _hasher = PasswordHasher()
@@ -197,24 +199,28 @@ def _password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def _recent_failures(email: str, address: str, since_login) -> int:
+def _recent_failures(email: str, address: str, since_login) -> tuple[int, int]:
+    """Failed sign-ins within the window: for this account, and from this address."""
     since = utcnow() - THROTTLE_WINDOW
     by_account = AuditEvent.target == f"email:{email}"
     if since_login is not None and since_login > since:
         by_account = by_account & (AuditEvent.at > since_login)
-    query = select(func.count(AuditEvent.id)).where(
-        AuditEvent.action == "auth.sign_in_failed",
-        AuditEvent.at >= since,
-        or_(by_account, AuditEvent.actor == f"address:{address}"),
+    failures = select(func.count(AuditEvent.id)).where(
+        AuditEvent.action == "auth.sign_in_failed", AuditEvent.at >= since
     )
-    return db.session.scalar(query) or 0
+    account_failures = db.session.scalar(failures.where(by_account)) or 0
+    address_failures = (
+        db.session.scalar(failures.where(AuditEvent.actor == f"address:{address}")) or 0
+    )
+    return account_failures, address_failures
 
 
 def authenticate(email: str, password: str, *, address: str) -> User | None:
     """The active account these credentials open, or None; every outcome is audited.
 
     Raises ``SignInThrottled`` after ``MAX_FAILED_SIGN_INS`` failures within
-    ``THROTTLE_WINDOW`` for the same account or from the same address.
+    ``THROTTLE_WINDOW`` for the same account, or ``MAX_FAILED_FROM_ADDRESS`` from the same
+    address (higher, because a whole clinic may sign in from one address).
     """
     address = (address or "unknown")[:100]
     try:
@@ -222,7 +228,8 @@ def authenticate(email: str, password: str, *, address: str) -> User | None:
     except AccountError:
         email = (email or "").strip().lower()[:150]
     account = db.session.scalar(select(User).where(User.email == email))
-    if _recent_failures(email, address, account and account.last_login_at) >= MAX_FAILED_SIGN_INS:
+    by_account, by_address = _recent_failures(email, address, account and account.last_login_at)
+    if by_account >= MAX_FAILED_SIGN_INS or by_address >= MAX_FAILED_FROM_ADDRESS:
         record_audit(f"address:{address}", "auth.sign_in_throttled", f"email:{email}")
         db.session.commit()
         raise SignInThrottled(

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from survey.auth.accounts import (
+    MAX_FAILED_FROM_ADDRESS,
     MAX_FAILED_SIGN_INS,
     AccountError,
     add_account,
@@ -68,10 +69,16 @@ def test_sign_in_is_throttled_after_repeated_failures(app, client, staff):
     assert throttled.status_code == 429
     assert "wait 15 minutes" in throttled.text
     assert audit_count(app, "auth.sign_in_throttled") == 1
-    # ... and from this address for any account.
-    other = app.test_client()
-    assert sign_in(other, "admin@example.org").status_code == 429
-    # Another address can still sign in to another account.
+    # ... but a colleague at the same address (one clinic, one address) still signs in ...
+    colleague = app.test_client()
+    assert sign_in(colleague, "admin@example.org").status_code == 302
+    # ... until that address has failed MAX_FAILED_FROM_ADDRESS times, whatever the accounts.
+    guesser = app.test_client()
+    for n in range(MAX_FAILED_FROM_ADDRESS - MAX_FAILED_SIGN_INS):
+        email = f"guess{n}@example.org"
+        assert sign_in(guesser, email, "wrong password here").status_code == 401
+    assert sign_in(app.test_client(), "admin@example.org").status_code == 429
+    # Another address can still sign in.
     elsewhere = app.test_client()
     response = sign_in(elsewhere, "admin@example.org", environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert response.status_code == 302
