@@ -12,7 +12,7 @@ MESSAGES = {
     410: "This link is no longer active.",
     413: "That was more than this page accepts, so nothing was saved.",
     429: "Too many tries. Please wait a minute and try again.",
-    500: "Something went wrong on our side. Your saved answers are safe. Please try again later.",
+    500: "Something went wrong on our side. Nothing saved before was lost. Please try again later.",
 }
 
 

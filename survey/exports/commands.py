@@ -46,8 +46,10 @@ def export(fmt: str, form: str, deidentify: bool, out: str, as_json: bool):
         raise click.ClickException(str(error)) from None
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
-    else:
+    elif request.export_format.holds_responses:
         click.echo(f"{out}: {summary.responses} responses, {summary.rows} rows ({fmt}, {form})")
+    else:
+        click.echo(f"{out}: the {form} form ({fmt})")
 
 
 @click.command(

@@ -306,7 +306,7 @@ def test_an_unexpected_error_shows_a_friendly_page(app, patient, monkeypatch):
     response = patient.post_page(1, {item.id: "4"})
     assert response.status_code == 500
     assert "Traceback" not in response.text and "database went away" not in response.text
-    assert "saved answers are safe" in response.text
+    assert "Nothing saved before was lost" in response.text
 
 
 def test_tokens_are_stored_only_as_hashes(app, dyad_links):
