@@ -49,6 +49,15 @@ def form_of(invitation: Invitation) -> Form:
     return load_bank().form(invitation.form)
 
 
+def patient_reference(invitation: Invitation) -> str | None:
+    """For the clinician's form about one patient: the clinic's reference of that patient and
+    the wave, so the clinician knows whom the questions are about. Never on the patient form."""
+    if invitation.form != "clinician-dyad" or invitation.wave is None:
+        return None
+    reference = invitation.wave.dyad.reference or f"relationship {invitation.wave.dyad_id}"
+    return f"{reference}, wave {invitation.wave.number}"
+
+
 def check_open(invitation: Invitation) -> None:
     """Raise unless answers may still be saved through this invitation."""
     if invitation.state == InvitationState.SUBMITTED:

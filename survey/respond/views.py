@@ -59,6 +59,7 @@ def welcome(token: str):
         token=token,
         form=flow.form_of(invitation),
         resume_page=resume_page,
+        about=flow.patient_reference(invitation),
     )
 
 

@@ -324,3 +324,15 @@ def test_opening_the_link_marks_the_invitation_opened(app, patient):
         invitation = find_invitation(token_of(patient.url))
         assert invitation.state == "opened" and invitation.opened_at is not None
         assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_the_clinician_form_names_the_patient_reference_and_the_patient_form_does_not(
+    app, clinician_id
+):
+    from survey.invitations import invite_dyad
+
+    with app.app_context():
+        links = invite_dyad(clinician_id, reference="MRN-PSEUDO-77")
+    client = app.test_client()
+    assert "MRN-PSEUDO-77, wave 1" in client.get(links.clinician_url).text
+    assert "MRN-PSEUDO-77" not in client.get(links.patient_url).text
