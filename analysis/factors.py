@@ -231,7 +231,9 @@ def correlations(
     if _is_correlation_matrix(values):
         return Correlations(_checked_correlation_matrix(values, items), items, _checked_n(n))
     _check_raw_responses(frame)
-    return Correlations(_pairwise_correlation(values, items), items, len(frame))
+    moments = PairwiseMoments(items=items)
+    moments.update(values)
+    return correlations_from_moments(moments)
 
 
 def correlations_from_moments(moments: PairwiseMoments) -> Correlations:
@@ -650,31 +652,6 @@ def _check_raw_responses(frame: pd.DataFrame) -> None:
     constant = spread.index[~(spread > 0)]
     if len(constant):
         raise ValueError(f"items without variance (constant or empty): {list(constant)}")
-
-
-def _pairwise_correlation(values: np.ndarray, items: tuple[str, ...]) -> np.ndarray:
-    observed = ~np.isnan(values)
-    if observed.all():
-        return np.corrcoef(values, rowvar=False)
-    centred = np.where(observed, values - np.nanmean(values, axis=0), 0.0)
-    weights = observed.astype(float)
-    # For every pair (i, j), sums over the respondents who answered both items.
-    pairs = weights.T @ weights
-    sums = centred.T @ weights
-    squares = (centred**2).T @ weights
-    with np.errstate(divide="ignore", invalid="ignore"):
-        covariance = centred.T @ centred - sums * sums.T / pairs
-        variance = squares - sums**2 / pairs
-        r = covariance / np.sqrt(variance * variance.T)
-    bad = ~np.isfinite(r) | (pairs < 3)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise ValueError(
-            f"items {items[row]!r} and {items[col]!r} have too few joint answers "
-            f"({int(pairs[row, col])}) or no variance among them for a correlation"
-        )
-    np.fill_diagonal(r, 1.0)
-    return np.clip(r, -1.0, 1.0)
 
 
 def _check_parallel_options(*, iterations: int, method: str, quantile: float) -> None:

@@ -30,6 +30,9 @@ class PairwiseMoments:
     -----
     For items i and j, ``n[i, j]`` counts rows where both are present, ``sum_x[i, j]`` and
     ``sum_xx[i, j]`` sum x_i and x_i**2 over those rows, and ``sum_xy[i, j]`` sums x_i * x_j.
+    The sums are of x minus ``shift``, the item means of the first chunk: the statistics do not
+    depend on the shift, and centring keeps the differences of large sums exact (with a single
+    chunk, these are the usual centred sums).
     These give R's ``cov(x, use = "pairwise")`` and ``cor(x, use = "pairwise")`` exactly
     (pair-specific means and variances), which is what ``psych::alpha`` and ``psych::fa`` use.
 
@@ -54,6 +57,7 @@ class PairwiseMoments:
     sum_xx: np.ndarray = field(init=False, repr=False)
     sum_xy: np.ndarray = field(init=False, repr=False)
     counts: np.ndarray = field(init=False, repr=False)
+    shift: np.ndarray | None = field(init=False, default=None, repr=False)
     rows_answering: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -85,7 +89,11 @@ class PairwiseMoments:
             )
         present = ~np.isnan(chunk)
         mask = present.astype(float)
-        filled = np.where(present, chunk, 0.0)
+        if self.shift is None:
+            answered = present.sum(axis=0)
+            totals = np.where(present, chunk, 0.0).sum(axis=0)
+            self.shift = np.where(answered > 0, totals / np.maximum(answered, 1), 0.0)
+        filled = np.where(present, chunk - self.shift, 0.0)
         self.n_rows += chunk.shape[0]
         self.n_pairwise += (mask.T @ mask).astype(np.int64)
         self.sum_x += filled.T @ mask
@@ -103,8 +111,9 @@ class PairwiseMoments:
 
     def means(self) -> np.ndarray:
         n = self.n_items
+        shift = np.zeros(len(self.items)) if self.shift is None else self.shift
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(n > 0, np.diag(self.sum_x) / n, np.nan)
+            return np.where(n > 0, np.diag(self.sum_x) / n + shift, np.nan)
 
     def covariance(self) -> np.ndarray:
         """Pairwise-complete covariances with pair-specific means (denominator n - 1)."""
@@ -125,3 +134,41 @@ class PairwiseMoments:
 
     def standard_deviations(self) -> np.ndarray:
         return np.sqrt(np.diag(self.covariance()))
+
+
+def pairwise_covariance(values: np.ndarray) -> np.ndarray:
+    """R's ``cov(x, use = "pairwise")`` of one array of rows (NaN where missing).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pairwise_covariance(np.array([[1.0, 2.0], [2.0, np.nan], [3.0, 4.0]])).tolist()
+    [[1.0, 2.0], [2.0, 2.0]]
+    """
+    values = np.asarray(values, dtype=float)
+    if not np.isnan(values).any():
+        return np.cov(values, rowvar=False)
+    return _moments_of(values).covariance()
+
+
+def pairwise_correlation(values: np.ndarray) -> np.ndarray:
+    """R's ``cor(x, use = "pairwise")`` of one array of rows: each correlation uses the means
+    and SDs of its own complete pairs (so it is not ``cov2cor`` of the pairwise covariances).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1.0, 2.0], [2.0, np.nan], [3.0, 5.0], [4.0, 5.0]])
+    >>> round(float(pairwise_correlation(x)[0, 1]), 4)
+    0.9449
+    """
+    values = np.asarray(values, dtype=float)
+    if not np.isnan(values).any():
+        return np.corrcoef(values, rowvar=False)
+    return _moments_of(values).correlation()
+
+
+def _moments_of(values: np.ndarray) -> PairwiseMoments:
+    moments = PairwiseMoments(items=tuple(map(str, range(values.shape[1]))))
+    moments.update(values)
+    return moments

@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from analysis._input import item_frame
 from analysis._spec import keyed_responses, read_scales
 from analysis.factors import _extract, oblimin
-from analysis.moments import PairwiseMoments
+from analysis.moments import PairwiseMoments, pairwise_correlation, pairwise_covariance
 
 __all__ = [
     "AlphaResult",
@@ -259,7 +259,7 @@ def cronbach_alpha(
     frame = _scale_frame(data, missing=missing)
     _check_ci(ci, ci_method, n_boot)
     values = frame.to_numpy()
-    cov = _covariance(values)
+    cov = pairwise_covariance(values)
     raw, std, average_r = _alpha_from_cov(cov)
     n, k = values.shape
     if ci_method == "feldt":
@@ -312,7 +312,7 @@ def item_reliability(
     centered = np.where(answered, values - np.nanmean(values, axis=0), 0.0)
     counts = answered.sum(axis=0)
     return _item_table(
-        _covariance(values),
+        pairwise_covariance(values),
         means=np.nanmean(values, axis=0),
         sds=np.sqrt((centered**2).sum(axis=0) / (counts - 1)),
         items=frame.columns,
@@ -377,7 +377,7 @@ def omega_total(data: pd.DataFrame | np.ndarray) -> float:
     0.78
     """
     frame = _scale_frame(data, missing="pairwise", min_items=3)
-    return _omega_total_from_correlation(_pairwise_correlation(frame.to_numpy()))
+    return _omega_total_from_correlation(pairwise_correlation(frame.to_numpy()))
 
 
 def _omega_total_from_correlation(corr: np.ndarray) -> float:
@@ -436,7 +436,7 @@ def omega(
     """
     frame = _scale_frame(data, missing="pairwise", min_items=3)
     _check_omega_options(n_factors, fm, rotation, frame.shape[1])
-    corr = _pairwise_correlation(frame.to_numpy())
+    corr = pairwise_correlation(frame.to_numpy())
     return omega_from_correlation(corr, items=frame.columns, n=len(frame), n_factors=n_factors)
 
 
@@ -581,7 +581,7 @@ def scale_reliability_from_moments(
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from analysis.moments import PairwiseMoments
+    >>> from analysis.moments import PairwiseMoments, pairwise_correlation, pairwise_covariance
     >>> rng = np.random.default_rng(3)
     >>> x = np.clip(np.round(3 + rng.normal(size=(300, 1)) + rng.normal(size=(300, 3))), 1, 5)
     >>> moments = PairwiseMoments(items=("a", "b", "c"), groups={"s": ("a", "b", "c")})
@@ -717,42 +717,6 @@ def _check_omega_options(n_factors: int, fm: str, rotation: str, n_items: int) -
 # --- covariance and alpha -------------------------------------------------------------------
 
 
-def _pairwise_sums(values: np.ndarray):
-    """Counts, sums and cross-products over the rows where both items of a pair are answered."""
-    answered = ~np.isnan(values)
-    weights = answered.astype(float)
-    centered = np.where(answered, values - np.nanmean(values, axis=0), 0.0)
-    count = weights.T @ weights
-    sums = centered.T @ weights  # sums[i, j]: sum of item i where item j is answered too
-    squares = (centered**2).T @ weights
-    products = centered.T @ centered
-    return count, sums, squares, products
-
-
-def _covariance(values: np.ndarray) -> np.ndarray:
-    """Pairwise-complete covariance matrix, as R ``cov(x, use="pairwise")``."""
-    if not np.isnan(values).any():
-        return np.cov(values, rowvar=False)
-    count, sums, _, products = _pairwise_sums(values)
-    return (products - sums * sums.T / count) / (count - 1)
-
-
-def _pairwise_correlation(values: np.ndarray) -> np.ndarray:
-    """Pairwise-complete correlations, as R ``cor(x, use="pairwise")``.
-
-    Each correlation uses the means and SDs of its own complete pairs, so this is not
-    ``cov2cor`` of the pairwise covariance matrix.
-    """
-    if not np.isnan(values).any():
-        return np.corrcoef(values, rowvar=False)
-    count, sums, squares, products = _pairwise_sums(values)
-    cov = products - sums * sums.T / count
-    var_i = squares - sums**2 / count
-    corr = cov / np.sqrt(var_i * var_i.T)
-    np.fill_diagonal(corr, 1.0)
-    return corr
-
-
 def _cov_to_corr(cov: np.ndarray) -> np.ndarray:
     scale = 1 / np.sqrt(np.diag(cov))
     return cov * np.outer(scale, scale)
@@ -781,7 +745,7 @@ def _bootstrap_ci(values, *, ci: float, n_boot: int, seed) -> tuple[float, float
     alphas = np.empty(n_boot)
     for b in range(n_boot):  # one resample at a time keeps memory at one copy of the data
         sample = values[rng.integers(0, n, size=n)]
-        alphas[b] = _alpha_from_cov(_covariance(sample))[0]
+        alphas[b] = _alpha_from_cov(pairwise_covariance(sample))[0]
     tail = (1 - ci) / 2
     low, high = np.nanquantile(alphas, [tail, 1 - tail])
     return float(low), float(high)
