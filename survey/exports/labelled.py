@@ -32,6 +32,7 @@ from survey.exports.stata import DtaVariable, DtaWriter
 from survey.exports.writers import Tally
 
 STATA_MISSING = {NOT_APPLICABLE_CODE: "a", SKIPPED_CODE: "b"}
+META_KINDS = {"int": "number", "text": "text", "datetime": "datetime"}
 
 
 def _chunk_frame(layout: Layout, chunk: list[ResponseRecord]):
@@ -98,32 +99,44 @@ def write_sav(
     if max(text_widths.values(), default=0) > MAX_STRING_WIDTH:
         write_sav_table(path, layout, chunks, tally)
         return
-    variables = _sav_variables(layout, text_widths)
-    kinds = [column.kind for column in layout.meta_columns]
     with open(path, "wb") as out:
-        writer = SavWriter(out, variables, file_label=f"healing-survey {layout.form.id}")
-        for chunk in chunks:
-            writer.write_cases(
-                [_sav_cell(kind, value) for kind, value in zip(kinds, row, strict=False)]
-                + row[len(kinds) :]
-                for row in map(layout.wide_row, chunk)
-            )
-            tally.responses += len(chunk)
-            tally.rows += len(chunk)
+        writer = SavWriter(
+            out, _sav_variables(layout, text_widths), file_label=f"healing-survey {layout.form.id}"
+        )
+        _stream_rows(writer.write_cases, layout, chunks, tally)
         writer.close()
 
 
-def _sav_variables(layout: Layout, text_widths: dict[str, int]) -> list[SavVariable]:
-    kinds = {"int": "number", "text": "text", "datetime": "datetime"}
-    variables = [
-        SavVariable(
+def _stream_rows(write, layout: Layout, chunks, tally: Tally, item_cell=None) -> None:
+    """Hand each chunk's wide rows to ``write``: metadata cells as the binary files hold them,
+    item cells as they are or through ``item_cell``."""
+    kinds = [column.kind for column in layout.meta_columns]
+    for chunk in chunks:
+        rows = map(layout.wide_row, chunk)
+        write(
+            [_meta_cell(kind, value) for kind, value in zip(kinds, row, strict=False)]
+            + (row[len(kinds) :] if item_cell is None else list(map(item_cell, row[len(kinds) :])))
+            for row in rows
+        )
+        tally.responses += len(chunk)
+        tally.rows += len(chunk)
+
+
+def _meta_variables(layout: Layout, text_widths: dict[str, int], variable_type) -> list:
+    """The metadata columns as ``SavVariable`` or ``DtaVariable`` (the same fields)."""
+    return [
+        variable_type(
             column.name,
             label=column.label,
-            kind=kinds[column.kind],
+            kind=META_KINDS[column.kind],
             width=max(1, text_widths[column.name]) if column.kind == "text" else 0,
         )
         for column in layout.meta_columns
     ]
+
+
+def _sav_variables(layout: Layout, text_widths: dict[str, int]) -> list[SavVariable]:
+    variables = _meta_variables(layout, text_widths, SavVariable)
     value_labels = _sav_value_labels(layout)
     missing = (float(SKIPPED_CODE), float(NOT_APPLICABLE_CODE))
     for item in layout.form.items:
@@ -139,8 +152,8 @@ def _sav_variables(layout: Layout, text_widths: dict[str, int]) -> list[SavVaria
     return variables
 
 
-def _sav_cell(kind: str, value):
-    """A metadata cell as the .sav file holds it: ISO times back to datetimes, None as ''."""
+def _meta_cell(kind: str, value):
+    """A metadata cell as the binary files hold it: ISO times back to datetimes, None as ''."""
     if kind == "datetime":
         return datetime.fromisoformat(value) if value else None
     if kind == "text":
@@ -181,34 +194,17 @@ def write_dta(
     if max(text_widths.values(), default=0) > MAX_DTA_STRING_WIDTH:
         write_dta_table(path, layout, chunks, tally)
         return
-    kinds = [column.kind for column in layout.meta_columns]
     with open(path, "wb") as out:
         writer = DtaWriter(
             out, _dta_variables(layout, text_widths), file_label=f"healing-survey {layout.form.id}"
         )
-        for chunk in chunks:
-            writer.write_rows(
-                [_sav_cell(kind, value) for kind, value in zip(kinds, row, strict=False)]
-                + [_dta_item(code) for code in row[len(kinds) :]]
-                for row in map(layout.wide_row, chunk)
-            )
-            tally.responses += len(chunk)
-            tally.rows += len(chunk)
+        _stream_rows(writer.write_rows, layout, chunks, tally, item_cell=_dta_item)
         writer.close()
 
 
 def _dta_variables(layout: Layout, text_widths: dict[str, int]) -> list[DtaVariable]:
     """Metadata as doubles, %tc times and str#; items as longs, as pyreadstat stored them."""
-    kinds = {"int": "number", "text": "text", "datetime": "datetime"}
-    variables = [
-        DtaVariable(
-            column.name,
-            label=column.label,
-            kind=kinds[column.kind],
-            width=max(1, text_widths[column.name]) if column.kind == "text" else 0,
-        )
-        for column in layout.meta_columns
-    ]
+    variables = _meta_variables(layout, text_widths, DtaVariable)
     _, value_labels = _labels(layout)
     for item in layout.form.items:
         labels = {int(value): label for value, label in value_labels[item.id].items()}
