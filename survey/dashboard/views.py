@@ -65,6 +65,30 @@ def _filters_or_400():
         )
 
 
+def _clinic_summary(clinic_id: int, filters, *, show_names: bool = True) -> dict:
+    return clinic_summary(
+        clinic_id,
+        form=filters.form,
+        wave=filters.wave,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        period=filters.period,
+        min_cell=_min_cell(),
+        show_names=show_names,
+    )
+
+
+def _comparison_summary(clinic_id: int, filters, *, show_names: bool = True) -> dict:
+    return comparison_summary(
+        clinic_id,
+        wave=filters.wave,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        min_cell=_min_cell(),
+        show_names=show_names,
+    )
+
+
 def _clinic_or_deny(clinic_id: int) -> Clinic:
     account = current_account()
     if not may_see_clinic(account, clinic_id):
@@ -97,16 +121,7 @@ def clinic(clinic_id: int):
     clinic = _clinic_or_deny(clinic_id)
     account = current_account()
     filters = _filters_or_400()
-    summary = clinic_summary(
-        clinic.id,
-        form=filters.form,
-        wave=filters.wave,
-        date_from=filters.date_from,
-        date_to=filters.date_to,
-        period=filters.period,
-        min_cell=_min_cell(),
-        show_names=may_see_names(account),
-    )
+    summary = _clinic_summary(clinic.id, filters, show_names=may_see_names(account))
     return render_template(
         "dashboard/clinic.html",
         account=account,
@@ -125,14 +140,7 @@ def comparison(clinic_id: int):
     clinic = _clinic_or_deny(clinic_id)
     account = current_account()
     filters = _filters_or_400()
-    result = comparison_summary(
-        clinic.id,
-        wave=filters.wave,
-        date_from=filters.date_from,
-        date_to=filters.date_to,
-        min_cell=_min_cell(),
-        show_names=may_see_names(account),
-    )
+    result = _comparison_summary(clinic.id, filters, show_names=may_see_names(account))
     return render_template(
         "dashboard/comparison.html",
         account=account,
@@ -152,16 +160,7 @@ def scores_download(clinic_id: int):
     clinic = _clinic_or_deny(clinic_id)
     account = current_account()
     filters = _filters_or_400()
-    summary = clinic_summary(
-        clinic.id,
-        form=filters.form,
-        wave=filters.wave,
-        date_from=filters.date_from,
-        date_to=filters.date_to,
-        period=filters.period,
-        min_cell=_min_cell(),
-        show_names=may_see_names(account),
-    )
+    summary = _clinic_summary(clinic.id, filters, show_names=may_see_names(account))
     record_audit(
         f"user:{account.id}", "dashboard.download", f"clinic:{clinic.id}", **filters.query()
     )
@@ -181,23 +180,9 @@ def clinician(clinician_id: int):
         deny(account, f"clinician {clinician_id} is not visible to this account")
     person = db.get_or_404(Clinician, clinician_id)
     filters = _filters_or_400()
-    summary = clinic_summary(
-        person.clinic_id,
-        form=filters.form,
-        wave=filters.wave,
-        date_from=filters.date_from,
-        date_to=filters.date_to,
-        period=filters.period,
-        min_cell=_min_cell(),
-    )
+    summary = _clinic_summary(person.clinic_id, filters)
     own = next(c for c in summary["clinicians"] if c["id"] == person.id)
-    result = comparison_summary(
-        person.clinic_id,
-        wave=filters.wave,
-        date_from=filters.date_from,
-        date_to=filters.date_to,
-        min_cell=_min_cell(),
-    )
+    result = _comparison_summary(person.clinic_id, filters)
     own_comparison = next(c for c in result["clinicians"] if c["id"] == person.id)
     is_self = account.clinician_id == person.id
     return render_template(
