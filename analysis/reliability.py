@@ -615,10 +615,12 @@ def scale_reliability_from_moments(
     results = {}
     for name, members in scales.items.items():
         idx = [column[item] for item in members]
+        n = moments.rows_answering.get(name) or int(counts[idx].max())
+        if len(members) > 1 and n < 3:
+            raise ValueError(f"need at least 3 respondents with answers, got {n}")
         constant = [item for item, j in zip(members, idx, strict=True) if not cov[j, j] > 0]
         if constant:
             raise ValueError(f"items without variance (or fewer than 2 answers): {constant}")
-        n = moments.rows_answering.get(name) or int(counts[idx].max())
         results[name] = _scale_from_moments(
             cov[np.ix_(idx, idx)],
             corr[np.ix_(idx, idx)],

@@ -211,7 +211,6 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
     else:
         stats = item_statistics(frame, response_range=scales.response_range)
     spread = frame.max() - frame.min()
-    _check_scales(moments, scales, spread)
     if options.ci_method == "bootstrap":
         reliability = scale_reliability(
             data, spec, ci_method="bootstrap", n_boot=options.n_boot, seed=options.seed
@@ -259,21 +258,6 @@ def _moments_of(frame: pd.DataFrame, scales) -> PairwiseMoments:
 def _counted_every_answer(moments: PairwiseMoments) -> bool:
     """Whether every answer is one of the counted values (integers within the range)."""
     return bool(moments.values) and int(moments.counts.sum()) == int(moments.n_items.sum())
-
-
-def _check_scales(moments: PairwiseMoments, scales, spread: pd.Series) -> None:
-    """The checks :func:`scale_reliability` makes on the rows of each scale, same messages."""
-    no_variance = ~(spread > 0) | (moments.n_items < 2)
-    for name, members in scales.items.items():
-        if len(members) < 2:
-            continue
-        if moments.rows_answering[name] < 3:
-            raise ValueError(
-                f"need at least 3 respondents with answers, got {moments.rows_answering[name]}"
-            )
-        constant = [item for item in members if no_variance[item]]
-        if constant:
-            raise ValueError(f"items without variance (or fewer than 2 answers): {constant}")
 
 
 def _check_for_correlations(shape: tuple[int, int], spread: pd.Series) -> None:
