@@ -24,7 +24,12 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config.from_mapping(from_environment(Path(app.instance_path)))
     else:
         app.config.from_mapping(
-            {"HEALING_SURVEY_MIN_CELL": 5, "HEALING_SURVEY_INVITATION_DAYS": 30}
+            {
+                "HEALING_SURVEY_MIN_CELL": 5,
+                "HEALING_SURVEY_INVITATION_DAYS": 30,
+                "BASE_URL": "http://127.0.0.1:5000",
+                "SMTP_URL": None,
+            }
         )
         app.config.from_mapping(test_config)
 

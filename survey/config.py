@@ -54,7 +54,38 @@ def from_environment(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL") or default_db),
         "HEALING_SURVEY_MIN_CELL": _min_cell(env.get("HEALING_SURVEY_MIN_CELL")),
         "HEALING_SURVEY_INVITATION_DAYS": 30,
+        "BASE_URL": _base_url(env.get("BASE_URL")),
+        "SMTP_URL": _smtp_url(env.get("SMTP_URL")),
     }
+
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _base_url(raw: str | None) -> str:
+    """How links are written: scheme and host (and a path prefix), without a trailing slash."""
+    from urllib.parse import urlsplit
+
+    value = (raw or DEFAULT_BASE_URL).strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"BASE_URL={raw!r}: expected an address such as https://survey.example.org"
+        )
+    return value
+
+
+def _smtp_url(raw: str | None) -> str | None:
+    """``SMTP_URL`` checked at start-up (unset: e-mail is off); the error never shows a password."""
+    if not raw:
+        return None
+    from survey.delivery.smtp import SmtpConfigError, SmtpSettings
+
+    try:
+        SmtpSettings.from_url(raw)
+    except SmtpConfigError as error:
+        raise ConfigError(str(error)) from None
+    return raw
 
 
 # Limits that protect the respondent flow; every form post is far smaller than this.
