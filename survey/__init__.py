@@ -29,6 +29,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
                 "HEALING_SURVEY_INVITATION_DAYS": 30,
                 "BASE_URL": "http://127.0.0.1:5000",
                 "SMTP_URL": None,
+                # A fixed test key; real installations generate their own (survey.config).
+                "HEALING_SURVEY_CONTACT_KEY": "h6ZQmN1v7l2tV9bJXqg3cQkq0p7mR9yT4sUeW8dF2aA=",
             }
         )
         app.config.from_mapping(test_config)
@@ -44,6 +46,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    import survey.delivery.models  # noqa: F401  (the delivery tables belong to the schema)
     from survey.api.views import bp as api_bp
     from survey.auth.views import bp as auth_bp
     from survey.dashboard.views import bp as dashboard_bp

@@ -22,6 +22,30 @@ def _secret_key(instance_path: Path) -> str:
     return key
 
 
+def _contact_key(raw: str | None, instance_path: Path) -> str:
+    """The key that encrypts patients' e-mail addresses: from the environment, else generated
+    once into the instance folder (never into the database)."""
+    from cryptography.fernet import Fernet
+
+    if raw:
+        try:
+            Fernet(raw)
+        except ValueError:
+            raise ConfigError(
+                "HEALING_SURVEY_CONTACT_KEY is not a Fernet key (32 url-safe base64-encoded "
+                "bytes); make one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
+            ) from None
+        return raw
+    key_file = instance_path / "contact_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = Fernet.generate_key().decode()
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
 def _min_cell(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_MIN_CELL
@@ -55,6 +79,9 @@ def from_environment(instance_path: Path) -> dict:
         "HEALING_SURVEY_MIN_CELL": _min_cell(env.get("HEALING_SURVEY_MIN_CELL")),
         "HEALING_SURVEY_INVITATION_DAYS": 30,
         "BASE_URL": _base_url(env.get("BASE_URL")),
+        "HEALING_SURVEY_CONTACT_KEY": _contact_key(
+            env.get("HEALING_SURVEY_CONTACT_KEY"), instance_path
+        ),
         "SMTP_URL": _smtp_url(env.get("SMTP_URL")),
     }
 

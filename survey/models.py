@@ -62,6 +62,8 @@ class Clinic(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Days after the invitation went out on which a reminder goes to those who have not answered.
+    reminder_days: Mapped[str] = mapped_column(String(64), default="3,7", server_default="3,7")
 
     clinicians: Mapped[list[Clinician]] = relationship(back_populates="clinic")
 
@@ -123,6 +125,12 @@ class Invitation(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Delivery: the language messages and the form start in, when the first message left,
+    # when the address bounced, when the patient asked for no more messages.
+    language: Mapped[str | None] = mapped_column(String(16))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     clinician: Mapped[Clinician] = relationship()
     wave: Mapped[Wave | None] = relationship(back_populates="invitations")

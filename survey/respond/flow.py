@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from items import NOT_APPLICABLE, SKIPPED, Form, Section, load_bank
+from survey.delivery.contacts import erase_contact
 from survey.extensions import db
 from survey.models import (
     OPEN_STATES,
@@ -232,6 +233,7 @@ def submit(
     response.last_saved_at = now
     response.duration_seconds = max(0, round((now - response.started_at).total_seconds()))
     record_audit("respondent", "response.submit", f"invitation:{invitation.id}", form=response.form)
+    erase_contact(invitation.id)  # a submitted invitation needs no address: gone in the same commit
     _commit()
     return response
 
