@@ -46,16 +46,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    import survey.delivery.models  # noqa: F401  (the delivery tables belong to the schema)
     from survey.api.views import bp as api_bp
     from survey.auth.views import bp as auth_bp
     from survey.dashboard.views import bp as dashboard_bp
+    from survey.delivery.views import bp as delivery_bp
     from survey.exports.views import bp as exports_bp
     from survey.fhir.views import bp as fhir_bp
     from survey.respond.views import bp as respond_bp
     from survey.site import bp as site_bp
 
     app.register_blueprint(site_bp)
+    app.register_blueprint(delivery_bp)
     app.register_blueprint(respond_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(fhir_bp)

@@ -10,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from survey.api.commands import token
 from survey.auth.commands import user
+from survey.delivery.commands import send
 from survey.exports.commands import export, import_redcap
 
 
@@ -358,6 +359,7 @@ COMMANDS = (
     import_redcap,
     user,
     token,
+    send,
 )
 
 
