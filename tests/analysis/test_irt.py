@@ -8,6 +8,7 @@ to 3 decimals, so the estimates are the unrounded ``ltm:::IRT.parm(fit)$parms`` 
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -430,3 +431,115 @@ def _with_parameters(fit, parms):
         a=np.array([parms[item][-1] for item in fit.items]),
         b=tuple(np.array(parms[item][:-1]) for item in fit.items),
     )
+
+
+# --- the workup and its report ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def workup(bfi):
+    from analysis.workup import WorkupOptions, run_workup
+    from items import ScaleSpec
+
+    spec = ScaleSpec.from_mapping(
+        {
+            "range": [1, 6],
+            "scales": {"agree": ["-A1", "A2", "A3", "A4", "A5"], "neuro": ["N1", "N2", "N3"]},
+        }
+    )
+    frame = bfi[["A1", "A2", "A3", "A4", "A5", "N1", "N2", "N3"]].copy()
+    frame.loc[0, ["N1", "N2", "N3"]] = np.nan
+    return run_workup(frame, spec, WorkupOptions(seed=1, factors=2, irt=True))
+
+
+def test_workup_fits_each_scale_on_the_keyed_items(workup):
+    report = workup.to_dict()
+    assert set(report["irt"]) == {"agree", "neuro"}
+    agree = report["irt"]["agree"]
+    # the spec reverses A1, so the fit is ltm's on 7 - A1
+    assert agree["loglik"] == pytest.approx(AGREE_LOGLIK, abs=0.1)
+    for item, parms in AGREE_PARMS.items():
+        assert agree["items"][item]["a"] == pytest.approx(parms[-1], abs=0.002)
+        assert agree["items"][item]["b"] == pytest.approx(parms[:-1], abs=0.002)
+        assert set(agree["items"][item]) >= {"a", "b", "a_se", "b_se"}
+    assert 0 < agree["marginal_reliability"] < 1
+    assert report["options"]["irt"] is True
+
+
+def test_workup_scores_are_long_with_one_row_per_respondent_and_scale(workup):
+    scores = workup.irt_scores()
+    assert list(scores.columns) == ["row", "scale", "theta_eap", "theta_sd"]
+    assert len(scores) == 2 * 2800
+    neuro = scores[scores["scale"] == "neuro"].set_index("row")
+    assert np.isnan(neuro.loc[1, "theta_eap"])  # row 1 answered no N item
+    assert neuro["theta_eap"].notna().sum() == 2799
+
+
+def test_workup_without_irt_has_null_irt_and_no_scores(bfi):
+    from analysis.workup import WorkupOptions, run_workup
+
+    result = run_workup(
+        bfi[["N1", "N2", "N3"]], {"neuro": ["N1", "N2", "N3"]}, WorkupOptions(factors=1)
+    )
+    assert result.to_dict()["irt"] is None
+    with pytest.raises(ValueError, match="without the graded response model"):
+        result.irt_scores()
+
+
+def test_workup_from_moments_refuses_irt():
+    from analysis.moments import PairwiseMoments
+    from analysis.workup import WorkupOptions, run_workup_from_moments
+
+    moments = PairwiseMoments(items=("x", "y", "z"), values=range(1, 4))
+    with pytest.raises(ValueError, match="--irt"):
+        run_workup_from_moments(moments, {"s": ["x", "y", "z"]}, WorkupOptions(irt=True))
+
+
+def test_text_summary_has_a_compact_irt_table(workup):
+    from analysis.report import text_summary
+
+    text = text_summary(workup.to_dict())
+    assert "IRT: logistic graded response model" in text
+    assert "agree: n = 2800, logLik = -19604.71" in text
+    irt_part = text[text.index("IRT: logistic") :]
+    (row,) = [line for line in irt_part.splitlines() if line.startswith("A3 ")]
+    assert row.split()[:3] == ["A3", "2.53", "0.12"]
+    assert max(map(len, text.splitlines())) <= 100
+
+
+def test_html_report_draws_item_and_test_information(workup):
+    import xml.etree.ElementTree as ET
+
+    from analysis.report import html_report
+
+    page = html_report(workup.to_dict())
+    assert "<script" not in page.lower()
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    figures = [
+        ET.fromstring(fragment)
+        for fragment in re.findall(r"<svg\b.*?</svg>", page, re.S)
+        if "information of" in fragment
+    ]
+    assert len(figures) == 2
+    series = [line.get("data-series") for line in figures[0].iter(f"{svg_ns}polyline")]
+    assert series == ["test", "A1", "A2", "A3", "A4", "A5"]
+    # one point per theta of the grid, the test curve above every item curve
+    lines = {
+        line.get("data-series"): [
+            float(point.split(",")[1]) for point in line.get("points").split()
+        ]
+        for line in figures[0].iter(f"{svg_ns}polyline")
+    }
+    assert all(len(ys) == 81 for ys in lines.values())
+    # SVG y grows downwards: the test curve is at or above every item curve
+    assert all(t <= y for ys in lines.values() for t, y in zip(lines["test"], ys, strict=True))
+    assert "A3" in page and "2.53 (0.12)" in page
+
+
+def test_html_report_says_when_irt_was_not_run(workup):
+    from analysis.report import html_report, text_summary
+
+    report = workup.to_dict()
+    report["irt"] = None
+    assert "IRT: not run" in text_summary(report)
+    assert "Not run (ask for it with <code>--irt</code>)" in html_report(report)
