@@ -200,12 +200,12 @@ def grm(
             model.start_values(), max_iterations=max_iterations
         )
         eap, sd = model.eap(params)
+        a, b, covariance = model.irt_parameters(params, hessian, notes)
     if not converged:
         notes.append(
             f"the estimates did not converge in {max_iterations} iterations; treat them "
             "with caution"
         )
-    a, b, covariance = model.irt_parameters(params, hessian, notes)
     a_se, b_se = model.split_errors(np.sqrt(np.clip(np.diag(covariance), 0, None)))
     negative = [item for item, slope in zip(items, a, strict=True) if slope < 0]
     if negative:
