@@ -393,7 +393,8 @@ def _unused(observed: np.ndarray, response_range) -> list[float]:
     low, high = response_range
     if not (float(low).is_integer() and float(high).is_integer()):
         return []
-    return [v for v in range(int(low), int(high) + 1) if v not in set(observed.tolist())]
+    given = set(observed.tolist())
+    return [v for v in range(int(low), int(high) + 1) if v not in given]
 
 
 def _patterns(codes: np.ndarray, categories) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

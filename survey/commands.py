@@ -302,11 +302,11 @@ def analyze(
     from analysis.report import html_report, text_summary
     from analysis.workup import WorkupOptions
 
+    if from_db and (run_irt or scores_path):
+        raise click.UsageError("--irt and --scores need DATA.csv: the model reads the rows")
     if scores_path:
         from survey.analyze import check_output_path
 
-        if from_db:
-            raise click.UsageError("--scores needs DATA.csv: the graded response model reads rows")
         check_output_path(scores_path, "--scores")
     try:
         options = WorkupOptions(
