@@ -19,6 +19,7 @@ __all__ = ["GRMResult", "IRTError", "eap_scores", "grm", "grm_by_scale"]
 
 THETA_GRID = np.round(np.linspace(-4.0, 4.0, 81), 10)
 _MAX_CATEGORIES = 20
+_EXTREME_SLOPE = 10.0  # beyond this a logistic item is a step function on the theta scale
 
 
 class IRTError(ValueError):
@@ -207,6 +208,17 @@ def grm(
             "with caution"
         )
     a_se, b_se = model.split_errors(np.sqrt(np.clip(np.diag(covariance), 0, None)))
+    extreme = [
+        f"{item} (a = {slope:.1f})"
+        for item, slope in zip(items, a, strict=True)
+        if abs(slope) > _EXTREME_SLOPE
+    ]
+    if extreme:
+        notes.append(
+            f"extreme discrimination: {', '.join(extreme)}; the likelihood rises without a "
+            "finite maximum (answers nearly determined by the other items, or too few "
+            "respondents): its estimates and standard errors are not meaningful"
+        )
     negative = [item for item, slope in zip(items, a, strict=True) if slope < 0]
     if negative:
         notes.append(

@@ -14,7 +14,8 @@ Workloads:
   (discriminations 0.8-2.4, about 2% missing answers);
 - long: 5,000 x 20 five-category items from the same model.
 
-Run with ``.venv/bin/python benchmarks/irt_benchmark.py [--runs N] [--skip-r] [--keep DIR]``.
+Run with ``.venv/bin/python benchmarks/irt_benchmark.py [--runs N] [--skip-r] [--keep DIR]
+[--only TEXT]``; R must find ltm (``R_LIBS`` if it is installed in a library of its own).
 Not a test: it prints a table and the log-likelihoods of both sides, and exits non-zero when a
 command fails.
 """
@@ -93,6 +94,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-r", action="store_true")
     parser.add_argument("--keep", type=Path, help="write the data sets here and keep them")
+    parser.add_argument("--only", help="run only the workloads whose name contains this")
     parser.add_argument("--fit", help=argparse.SUPPRESS)  # the worker process
     args = parser.parse_args()
     if args.fit:
@@ -105,6 +107,8 @@ def main() -> None:
         "synthetic 20,000 x 6": simulate_grm(20_000, 6),
         "synthetic 5,000 x 20": simulate_grm(5_000, 20),
     }
+    if args.only:
+        workloads = {name: frame for name, frame in workloads.items() if args.only in name}
     rows = []
     for name, frame in workloads.items():
         path = folder / (re.sub(r"\W+", "_", name).strip("_") + ".csv")

@@ -402,6 +402,13 @@ def test_negative_discrimination_is_noted(bfi):
     assert any("negative discrimination: A1" in note for note in fit.notes)
 
 
+def test_a_degenerate_fit_is_flagged():
+    rng = np.random.default_rng(0)
+    copies = np.repeat(rng.integers(1, 4, size=(200, 1)), 3, axis=1)
+    fit = grm(pd.DataFrame(copies, columns=["x", "y", "z"]))
+    assert any(note.startswith("extreme discrimination: x (a = ") for note in fit.notes)
+
+
 def test_by_scale_skips_short_scales_and_names_the_scale_of_an_error(bfi):
     frame = bfi[["N1", "N2", "N3", "C1", "C2"]].assign(C3=1)
     scales = {"neuro": ("N1", "N2", "N3"), "pair": ("C1", "C2")}
