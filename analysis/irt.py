@@ -104,7 +104,7 @@ class GRMResult:
                 "a_se": _float(self.a_se[j]),
                 "b_se": [_float(v) for v in self.b_se[j]],
                 "categories": [_answer(v) for v in self.categories[j]],
-                "information": [round(float(v), 6) for v in self.item_information[j]],
+                "information": [_rounded(v) for v in self.item_information[j]],
             }
         return {
             "model": "graded response (logistic)",
@@ -119,7 +119,7 @@ class GRMResult:
             "quadrature_points": self.quadrature_points,
             "items": items,
             "theta": [float(v) for v in self.theta],
-            "test_information": [round(float(v), 6) for v in self.test_information],
+            "test_information": [_rounded(v) for v in self.test_information],
             "notes": list(self.notes),
         }
 
@@ -671,6 +671,11 @@ def _weighted_correlation(x, y, weights) -> float:
 def _float(value) -> float | None:
     value = float(value)
     return None if np.isnan(value) or np.isinf(value) else value
+
+
+def _rounded(value) -> float | None:
+    value = _float(value)
+    return None if value is None else round(value, 6)
 
 
 def _number(value) -> str:

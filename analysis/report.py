@@ -593,7 +593,7 @@ def _information_svg(scale: str, fit: dict) -> str:
     """Item and test information against theta (-4 to 4): ltm's plot(fit, type = "IIC")."""
     theta = fit["theta"]
     curves = {name: item["information"] for name, item in fit["items"].items()}
-    top_value = max(max(fit["test_information"]), 1e-9)
+    top_value = max([v for v in fit["test_information"] if v is not None] + [1e-9])
     ticks = _ticks(0.0, top_value)
     left, top, plot_w, plot_h = 60, 20, 520, 300
 
@@ -604,7 +604,9 @@ def _information_svg(scale: str, fit: dict) -> str:
         return top + (ticks[-1] - value) * plot_h / (ticks[-1] - ticks[0])
 
     def line(values, ink, dash, stroke, key):
-        points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(theta, values, strict=True))
+        points = " ".join(
+            f"{x(t):.1f},{y(v):.1f}" for t, v in zip(theta, values, strict=True) if v is not None
+        )
         return (
             f'<polyline class="series" data-series="{escape(key)}" fill="none" stroke="{ink}" '
             f'stroke-width="{stroke}" stroke-dasharray="{dash}" points="{points}"/>'
