@@ -202,29 +202,8 @@ def grm(
         )
         eap, sd = model.eap(params)
         a, b, covariance = model.irt_parameters(params, hessian, notes)
-    if not converged:
-        notes.append(
-            f"the estimates did not converge in {max_iterations} iterations; treat them "
-            "with caution"
-        )
     a_se, b_se = model.split_errors(np.sqrt(np.clip(np.diag(covariance), 0, None)))
-    extreme = [
-        f"{item} (a = {slope:.1f})"
-        for item, slope in zip(items, a, strict=True)
-        if abs(slope) > _EXTREME_SLOPE
-    ]
-    if extreme:
-        notes.append(
-            f"extreme discrimination: {', '.join(extreme)}; the likelihood rises without a "
-            "finite maximum (answers nearly determined by the other items, or too few "
-            "respondents): its estimates and standard errors are not meaningful"
-        )
-    negative = [item for item, slope in zip(items, a, strict=True) if slope < 0]
-    if negative:
-        notes.append(
-            f"negative discrimination: {', '.join(negative)} (reverse-keyed in the "
-            "specification? the model assumes all items are keyed one way)"
-        )
+    notes += _fit_notes(items, a, converged=converged, max_iterations=max_iterations)
     theta_eap = np.full(len(codes), np.nan)
     theta_sd = np.full(len(codes), np.nan)
     theta_eap[answered] = eap[inverse]
@@ -346,6 +325,34 @@ def grm_by_scale(
         except IRTError as error:
             raise IRTError(f"scale {name}: {error}") from None
     return fits, tuple(notes)
+
+
+def _fit_notes(items, a, *, converged: bool, max_iterations: int) -> list[str]:
+    """What a reader of the estimates must know: no convergence, degenerate or reversed items."""
+    notes = []
+    if not converged:
+        notes.append(
+            f"the estimates did not converge in {max_iterations} iterations; treat them "
+            "with caution"
+        )
+    extreme = [
+        f"{item} (a = {slope:.1f})"
+        for item, slope in zip(items, a, strict=True)
+        if abs(slope) > _EXTREME_SLOPE
+    ]
+    if extreme:
+        notes.append(
+            f"extreme discrimination: {', '.join(extreme)}; the likelihood rises without a "
+            "finite maximum (answers nearly determined by the other items, or too few "
+            "respondents): its estimates and standard errors are not meaningful"
+        )
+    negative = [item for item, slope in zip(items, a, strict=True) if slope < 0]
+    if negative:
+        notes.append(
+            f"negative discrimination: {', '.join(negative)} (reverse-keyed in the "
+            "specification? the model assumes all items are keyed one way)"
+        )
+    return notes
 
 
 def _check_options(quadrature_points, max_iterations) -> None:
