@@ -61,6 +61,7 @@ def text_summary(result: dict) -> str:
         _text_factorability(result["efa"], result["options"]),
         _text_efa(result["efa"]),
         _text_cfa(result["cfa"]),
+        _text_irt(result.get("irt")),
         notes,
     ]
     return "\n\n".join(sections) + "\n"
@@ -101,6 +102,7 @@ def html_report(result: dict, *, title: str = "healing-survey analysis") -> str:
         _html_scree(efa["parallel"]),
         _html_efa(efa),
         _html_cfa(result["cfa"]),
+        _html_irt(result.get("irt")),
         _section("Notes", _html_list(result["notes"] or ["none"])),
     ]
     return (
@@ -311,6 +313,30 @@ def _text_cfa(cfa: dict | None) -> str:
     )
 
 
+def _text_irt(irt: dict | None) -> str:
+    if irt is None:
+        return "IRT: not run"
+    if not irt:
+        return "IRT (graded response model): no scale with three or more items"
+    lines = ["IRT: logistic graded response model (marginal ML, thresholds b in theta units)"]
+    for scale, fit in irt.items():
+        converged = "" if fit["converged"] else " (NOT converged)"
+        lines.append(
+            f"{scale}: n = {fit['n']}, logLik = {_num(fit['loglik'], 2)}, marginal reliability "
+            f"{_num(fit['marginal_reliability'])}{converged}"
+        )
+        width = max(len(item["b"]) for item in fit["items"].values())
+        rows = [
+            [_clip(name, 16), _num(item["a"], 2), _num(item["a_se"], 2)]
+            + [_num(v, 2) for v in item["b"]]
+            + [""] * (width - len(item["b"]))
+            for name, item in fit["items"].items()
+        ]
+        header = ["item", "a", "se(a)", *(f"b{k + 1}" for k in range(width))]
+        lines.append(_text_table(header, rows))
+    return "\n".join(lines)
+
+
 # The HTML page.
 
 
@@ -514,6 +540,113 @@ def _html_cfa(cfa: dict | None) -> str:
 
 
 # Inline SVG figures.
+
+
+def _html_irt(irt: dict | None) -> str:
+    heading = "Item response theory: graded response model"
+    if irt is None:
+        return _section(heading, "<p>Not run (ask for it with <code>--irt</code>).</p>")
+    if not irt:
+        return _section(heading, "<p>No scale has the three items the model needs.</p>")
+    parts = [
+        "<p>Samejima's logistic graded response model per scale, fitted by marginal maximum "
+        "likelihood (as R ltm's <code>grm()</code>): a is the discrimination, b<sub>k</sub> "
+        "the trait level at which answering above the k-th category boundary becomes more "
+        "likely than not. Standard errors in parentheses. Marginal reliability is 1 minus the "
+        "mean posterior variance of the EAP scores (Green et al. 1984).</p>"
+    ]
+    for scale, fit in irt.items():
+        parts.append(_html_irt_scale(scale, fit))
+    return _section(heading, "\n".join(parts))
+
+
+def _html_irt_scale(scale: str, fit: dict) -> str:
+    width = max(len(item["b"]) for item in fit["items"].values())
+    rows = [
+        [name, f"{_num(item['a'], 2)} ({_num(item['a_se'], 2)})"]
+        + [f"{_num(b, 2)} ({_num(se, 2)})" for b, se in zip(item["b"], item["b_se"], strict=True)]
+        + [""] * (width - len(item["b"]))
+        for name, item in fit["items"].items()
+    ]
+    caption = (
+        f"{scale}: n = {fit['n']}, log-likelihood {_num(fit['loglik'], 2)}, marginal "
+        f"reliability {_num(fit['marginal_reliability'])}"
+        + ("" if fit["converged"] else " (NOT converged)")
+    )
+    table = _html_table(["item", "a", *(f"b{k + 1}" for k in range(width))], rows, caption=caption)
+    figure_caption = (
+        f"Information of the {scale} items (thin lines) and of the whole scale (thick line) over "
+        "theta; the standard error of a score at theta is 1 / sqrt(information)."
+    )
+    figure = (
+        f"<figure>{_information_svg(scale, fit)}<figcaption>{escape(figure_caption)}"
+        "</figcaption></figure>"
+    )
+    return table + "\n" + figure
+
+
+INFO_DASHES = ("none", "6 3", "2 3", "9 3 2 3", "12 4", "4 2 1 2", "1 2")
+INFO_INK = ("#1b2f5c", "#8a4b12", "#3d6b35", "#6b2d5c", "#555555", "#1f6f8b", "#7a6a00")
+
+
+def _information_svg(scale: str, fit: dict) -> str:
+    """Item and test information against theta (-4 to 4): ltm's plot(fit, type = "IIC")."""
+    theta = fit["theta"]
+    curves = {name: item["information"] for name, item in fit["items"].items()}
+    top_value = max([v for v in fit["test_information"] if v is not None] + [1e-9])
+    ticks = _ticks(0.0, top_value)
+    left, top, plot_w, plot_h = 60, 20, 520, 300
+
+    def x(value: float) -> float:
+        return left + (value - theta[0]) * plot_w / (theta[-1] - theta[0])
+
+    def y(value: float) -> float:
+        return top + (ticks[-1] - value) * plot_h / (ticks[-1] - ticks[0])
+
+    def line(values, ink, dash, stroke, key):
+        points = " ".join(
+            f"{x(t):.1f},{y(v):.1f}" for t, v in zip(theta, values, strict=True) if v is not None
+        )
+        return (
+            f'<polyline class="series" data-series="{escape(key)}" fill="none" stroke="{ink}" '
+            f'stroke-width="{stroke}" stroke-dasharray="{dash}" points="{points}"/>'
+        )
+
+    bottom, right = top + plot_h, left + plot_w
+    parts = [
+        SVG_OPEN.format(w=800, h=380, label=f"Item and test information of {escape(scale)}"),
+        *(
+            f'<line x1="{left}" y1="{y(t):.1f}" x2="{right}" y2="{y(t):.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{t:g}</text>'
+            for t in ticks
+        ),
+        *(
+            f'<line x1="{x(t):.1f}" y1="{bottom}" x2="{x(t):.1f}" y2="{bottom + 5}" '
+            f'stroke="#333"/><text x="{x(t):.1f}" y="{bottom + 18}" text-anchor="middle">'
+            f"{t:g}</text>"
+            for t in range(-4, 5)
+        ),
+        f'<path d="M{left},{top} V{bottom} H{right}" fill="none" stroke="#333"/>',
+        f'<text x="{left + plot_w / 2}" y="{bottom + 40}" text-anchor="middle" '
+        'font-size="13">theta (trait level)</text>',
+        f'<text transform="translate(16 {top + plot_h / 2}) rotate(-90)" text-anchor="middle" '
+        'font-size="13">information</text>',
+        line(fit["test_information"], "#111", "none", 3.5, "test"),
+    ]
+    legend = [
+        f'<line x1="{right + 20}" y1="{top + 10}" x2="{right + 60}" y2="{top + 10}" '
+        f'stroke="#111" stroke-width="3.5"/><text x="{right + 68}" y="{top + 14}">test</text>'
+    ]
+    for i, (name, values) in enumerate(curves.items()):
+        ink, dash = INFO_INK[i % len(INFO_INK)], INFO_DASHES[i % len(INFO_DASHES)]
+        parts.append(line(values, ink, dash, 1.6, name))
+        ly = top + 32 + 20 * i
+        legend.append(
+            f'<line x1="{right + 20}" y1="{ly}" x2="{right + 60}" y2="{ly}" stroke="{ink}" '
+            f'stroke-width="1.6" stroke-dasharray="{dash}"/>'
+            f'<text x="{right + 68}" y="{ly + 4}">{escape(_clip(name, 20))}</text>'
+        )
+    return "\n".join([*parts, *legend, "</svg>"])
 
 
 @dataclass(frozen=True)

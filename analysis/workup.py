@@ -10,7 +10,7 @@ JSON of ``healing-survey analyze --json`` documented in the README.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from analysis.reliability import (
     scale_reliability_from_moments,
 )
 
+if TYPE_CHECKING:
+    from analysis.irt import GRMResult
+
 METHODS = ("minres", "ml", "pa")
 ROTATIONS = ("oblimin", "promax", "varimax", "none")
 
@@ -60,6 +63,7 @@ class WorkupOptions:
     iterations: int = 20
     ci_method: str = "feldt"
     n_boot: int = 1000
+    irt: bool = False
 
     def __post_init__(self) -> None:
         if self.factors != "auto" and (
@@ -85,6 +89,7 @@ class WorkupOptions:
             "seed": self.seed,
             "iterations": self.iterations,
             "ci_method": self.ci_method,
+            "irt": self.irt,
         }
 
 
@@ -107,6 +112,7 @@ class Workup:
     efa: EFAResult | None
     cfa: CFAResult | None
     notes: tuple[str, ...] = field(default=())
+    irt: dict[str, GRMResult] | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -118,8 +124,29 @@ class Workup:
             "omega": None if self.omega is None else _omega_dict(self.omega),
             "efa": self._efa_dict(),
             "cfa": None if self.cfa is None else _cfa_dict(self.cfa),
+            "irt": None if self.irt is None else {s: f.to_dict() for s, f in self.irt.items()},
             "notes": list(self.notes),
         }
+
+    def irt_scores(self) -> pd.DataFrame:
+        """EAP scores per respondent (row number from 1) and scale, long format; empty
+        (NaN) where a respondent answered none of the scale's items."""
+        if self.irt is None:
+            raise ValueError("the workup was run without the graded response model (irt=True)")
+        frames = [
+            pd.DataFrame(
+                {
+                    "row": np.arange(1, len(fit.theta_eap) + 1),
+                    "scale": scale,
+                    "theta_eap": fit.theta_eap,
+                    "theta_sd": fit.theta_sd,
+                }
+            )
+            for scale, fit in self.irt.items()
+        ]
+        if not frames:
+            return pd.DataFrame(columns=["row", "scale", "theta_eap", "theta_sd"])
+        return pd.concat(frames, ignore_index=True)
 
     def _efa_dict(self) -> dict:
         parallel = None
@@ -229,7 +256,7 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
         _check_for_correlations(frame.shape, spread)
         corr_matrix = correlations_from_moments(moments).matrix
         correlation = "pearson"
-    return _assemble(
+    result = _assemble(
         n=len(frame),
         items=items,
         scales=scales,
@@ -241,6 +268,18 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
         cfa_input=keyed_responses(data, scales) if options.cfa else None,
         notes=notes,
     )
+    return _with_irt(result, data, scales) if options.irt else result
+
+
+def _with_irt(result: Workup, data: pd.DataFrame, scales) -> Workup:
+    """The workup with a graded response model per scale (on the keyed items)."""
+    from analysis.irt import grm_by_scale
+
+    fits, skipped = grm_by_scale(
+        keyed_responses(data, scales), scales.items, response_range=scales.response_range
+    )
+    notes = [f"IRT {scale}: {note}" for scale, fit in fits.items() for note in fit.notes]
+    return replace(result, irt=fits, notes=(*result.notes, *skipped, *notes))
 
 
 def _moments_of(frame: pd.DataFrame, scales) -> PairwiseMoments:
@@ -286,6 +325,8 @@ def run_workup_from_moments(
         raise ValueError("ordinal (polychoric) analysis needs the responses, not moments")
     if options.ci_method != "feldt":
         raise ValueError("bootstrap intervals need the responses, not moments")
+    if options.irt:
+        raise ValueError("the graded response model (--irt) needs the responses, not moments")
     scales = read_scales(spec)
     items = _spec_items(scales)
     if scales.response_range is None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import click
+
 from items import ScaleSpec, load_bank
 from survey.dataset import ResponseFilter, iter_value_chunks
 
@@ -27,3 +32,15 @@ def form_moments(form_id: str, *, chunk_size: int = CHUNK_SIZE):
     for chunk in iter_value_chunks(ResponseFilter(form=form_id), item_ids, chunk_size=chunk_size):
         moments.update(chunk)
     return moments, spec
+
+
+def check_output_path(path: str, option: str) -> None:
+    """Refuse an output file that cannot be written, before any work is done."""
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise click.UsageError(f"{option} {path}: the folder {folder} does not exist")
+    if target.is_dir():
+        raise click.UsageError(f"{option} {path}: is a folder, not a file")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise click.UsageError(f"{option} {path}: not writable")

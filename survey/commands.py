@@ -235,6 +235,13 @@ def _factors(ctx, param, value: str):
 )
 @click.option("--ordinal", is_flag=True, help="Factor polychoric instead of Pearson correlations.")
 @click.option("--cfa", "run_cfa", is_flag=True, help="Fit the scales as a CFA model (ML).")
+@click.option("--irt", "run_irt", is_flag=True, help="Fit a graded response model per scale.")
+@click.option(
+    "--scores",
+    "scores_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write EAP scores per respondent and scale to this CSV (implies --irt).",
+)
 @click.option("--seed", type=int, default=None, help="Seed of the parallel analysis.")
 @click.option(
     "--iterations",
@@ -280,6 +287,8 @@ def analyze(
     rotation,
     ordinal,
     run_cfa,
+    run_irt,
+    scores_path,
     seed,
     iterations,
     bootstrap,
@@ -294,6 +303,12 @@ def analyze(
     from analysis.report import html_report, text_summary
     from analysis.workup import WorkupOptions
 
+    if from_db and (run_irt or scores_path):
+        raise click.UsageError("--irt and --scores need DATA.csv: the model reads the rows")
+    if scores_path:
+        from survey.analyze import check_output_path
+
+        check_output_path(scores_path, "--scores")
     try:
         options = WorkupOptions(
             factors=factors,
@@ -305,6 +320,7 @@ def analyze(
             iterations=iterations,
             ci_method="bootstrap" if bootstrap else "feldt",
             n_boot=bootstrap or 1000,
+            irt=run_irt or bool(scores_path),
         )
         if from_db:
             result = _analyze_database(ctx, form_id, options)
@@ -320,6 +336,9 @@ def analyze(
     if html_path:
         with open(html_path, "w", encoding="utf-8") as handle:
             handle.write(html_report(report))
+    if scores_path:
+        result.irt_scores().to_csv(scores_path, index=False, float_format="%.6f")
+        click.echo(f"EAP scores written to {scores_path}")
 
 
 def _analyze_file(data: str, scales_path: str, options, missing_codes=()):
