@@ -271,19 +271,24 @@ def _check_for_correlations(shape: tuple[int, int], spread: pd.Series) -> None:
 
 
 def run_workup_from_moments(
-    moments: PairwiseMoments, spec: Any, options: WorkupOptions | None = None
+    moments: PairwiseMoments,
+    spec: Any,
+    options: WorkupOptions | None = None,
+    *,
+    tables: Any = None,
 ) -> Workup:
     """The workup from pairwise moments accumulated over chunks of responses.
 
     Gives the numbers of :func:`run_workup` on the rows behind ``moments`` (pairwise-complete
-    covariances and correlations are what both use). Not available from moments: polychoric
-    correlations and bootstrap intervals, which need the rows (``ValueError``); the CFA uses
-    the pairwise covariance matrix with ``n`` the number of respondents, where
-    :func:`run_workup` drops incomplete rows as lavaan does.
+    covariances and correlations are what both use). With ``options.ordinal``, ``tables``
+    (an :class:`analysis.polychoric.PairTables` of the same rows) gives the polychoric
+    correlations. Not available from moments: bootstrap intervals, which need the rows
+    (``ValueError``); the CFA uses the pairwise covariance matrix with ``n`` the number of
+    respondents, where :func:`run_workup` drops incomplete rows as lavaan does.
     """
     options = options or WorkupOptions()
-    if options.ordinal:
-        raise ValueError("ordinal (polychoric) analysis needs the responses, not moments")
+    if options.ordinal and tables is None:
+        raise ValueError("ordinal (polychoric) analysis needs the pair tables or the responses")
     if options.ci_method != "feldt":
         raise ValueError("bootstrap intervals need the responses, not moments")
     scales = read_scales(spec)
@@ -301,7 +306,10 @@ def run_workup_from_moments(
         table=stats.table.loc[list(items)],
         distribution=stats.distribution.loc[list(items)],
     )
-    corr = moments.correlation()[np.ix_(idx, idx)]
+    corr, correlation, notes = moments.correlation()[np.ix_(idx, idx)], "pearson", []
+    if options.ordinal:
+        corr, notes = _polychoric_of_tables(tables, items)
+        correlation = "polychoric"
     # The CFA models the scales as keyed: reversing an item flips the sign of its covariances.
     sign = np.where([item in scales.reverse_keyed for item in items], -1.0, 1.0)
     keyed_cov = moments.covariance()[np.ix_(idx, idx)] * np.outer(sign, sign)
@@ -314,10 +322,18 @@ def run_workup_from_moments(
         stats=stats,
         reliability=scale_reliability_from_moments(moments, spec),
         corr=corr,
-        correlation="pearson",
+        correlation=correlation,
         cfa_input=cov,
-        notes=["the CFA used pairwise-complete covariances"] if options.cfa else [],
+        notes=[*notes, *(["the CFA used pairwise-complete covariances"] if options.cfa else [])],
     )
+
+
+def _polychoric_of_tables(tables, items) -> tuple[np.ndarray, list[str]]:
+    from analysis.polychoric import polychoric_from_tables
+
+    poly = polychoric_from_tables(tables)
+    notes = ["the polychoric matrix was not positive definite and was smoothed"]
+    return poly.correlation.loc[list(items), list(items)].to_numpy(), notes[: poly.smoothed]
 
 
 def _assemble(
