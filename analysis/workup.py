@@ -351,6 +351,8 @@ def _assemble(
 ) -> Workup:
     corr_frame = pd.DataFrame(corr, index=items, columns=items)
     factorability = kmo(corr_frame)
+    if factorability.singular:
+        notes.append(_singular_note(len(items), n))
     sphericity = bartlett_sphericity(corr_frame, n=n)
     parallel = None
     n_factors = options.factors
@@ -391,6 +393,19 @@ def _assemble(
         efa=exploratory,
         cfa=confirmatory,
         notes=tuple(notes),
+    )
+
+
+def _singular_note(n_items: int, n: int) -> str:
+    why = (
+        f"only {n} respondents for {n_items} items"
+        if n <= 2 * n_items
+        else "some items are (nearly) linear combinations of others, or pairwise deletion "
+        "combined incompatible subsets of respondents"
+    )
+    return (
+        f"the correlation matrix is singular or not positive definite ({why}): KMO needs its "
+        "inverse and is not reported, and Bartlett's test and the factor solutions are unreliable"
     )
 
 

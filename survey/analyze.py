@@ -10,7 +10,7 @@ per dyad and per clinician went in, and the ICC(1) of each scale within clinicia
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from items import ScaleSpec, load_bank
 from survey.dataset import ResponseFilter, iter_value_chunks_with_sources
@@ -41,9 +41,7 @@ class DatabaseSelection:
         if self.wave is not None and self.first_wave:
             raise SelectionError("--wave and --first-wave both choose the wave; give one of them")
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise SelectionError(
-                f"--date-from {self.date_from} is after --date-to {self.date_to}"
-            )
+            raise SelectionError(f"--date-from {self.date_from} is after --date-to {self.date_to}")
         if self.first_wave and self.form == "clinician-self":
             raise SelectionError(
                 "--first-wave picks one response per dyad; clinician-self responses have no dyad"
@@ -279,7 +277,7 @@ def read_form_data(
 
 def _response_filter(selection: DatabaseSelection) -> ResponseFilter:
     def start_of(day: date) -> datetime:
-        return datetime.combine(day, time.min)
+        return datetime.combine(day, time.min, tzinfo=UTC)
 
     return ResponseFilter(
         form=selection.form,
