@@ -345,3 +345,21 @@ def test_from_db_ordinal_equals_the_ordinal_workup_of_the_rows(demo_db, app, run
     assert chunked["efa"]["kmo"] == direct["efa"]["kmo"]
     assert chunked["efa"]["loadings"] == direct["efa"]["loadings"]
     assert report["efa"]["loadings"] == direct["efa"]["loadings"]
+
+
+def test_exported_csv_and_scale_spec_analyse_end_to_end(app, runner, tmp_path):
+    assert runner.invoke(args=["demo", "--dyads", "60", "--seed", "5"]).exit_code == 0
+    csv_path, spec_path = tmp_path / "patient.csv", tmp_path / "patient-scales.yaml"
+    for fmt, path in (("csv", csv_path), ("scale-spec", spec_path)):
+        done = runner.invoke(args=["export", "--format", fmt, "--form", "patient", "--out", path])
+        assert done.exit_code == 0, done.output
+    with app.app_context():
+        spec = load_bank().form("patient").scale_spec()
+    assert yaml.safe_load(spec_path.read_text()) == spec.to_dict()
+    out = tmp_path / "report.json"
+    codes = ["--missing-code", "-7", "--missing-code", "-9"]
+    result = run(runner, csv_path, "--scales", spec_path, *codes, "--json", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert list(report["scales"]) == list(spec.scales)
+    assert sum(scale["n_items"] for scale in report["scales"].values()) == 38
