@@ -239,8 +239,18 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
         corr=corr_matrix,
         correlation=correlation,
         cfa_input=keyed_responses(data, scales) if options.cfa else None,
-        notes=notes,
+        notes=notes + _listwise_note(frame) if options.cfa else notes,
     )
+
+
+def _listwise_note(frame: pd.DataFrame) -> list[str]:
+    complete = int(frame.notna().all(axis=1).sum())
+    if complete == len(frame):
+        return []
+    return [
+        f"the CFA used the {complete} of {len(frame)} respondents who answered every item "
+        "(listwise deletion, as lavaan); the other statistics use pairwise-complete data"
+    ]
 
 
 def _moments_of(frame: pd.DataFrame, scales) -> PairwiseMoments:

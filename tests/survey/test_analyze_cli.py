@@ -363,3 +363,65 @@ def test_exported_csv_and_scale_spec_analyse_end_to_end(app, runner, tmp_path):
     report = json.loads(out.read_text())
     assert list(report["scales"]) == list(spec.scales)
     assert sum(scale["n_items"] for scale in report["scales"].values()) == 38
+
+
+def _export_csv(app, runner, tmp_path, dyads):
+    assert runner.invoke(args=["demo", "--dyads", str(dyads), "--seed", "5"]).exit_code == 0
+    csv_path, spec_path = tmp_path / "patient.csv", tmp_path / "patient-scales.yaml"
+    for fmt, path in (("csv", csv_path), ("scale-spec", spec_path)):
+        assert runner.invoke(args=["export", "--format", fmt, "--out", path]).exit_code == 0
+    return csv_path, spec_path
+
+
+def test_fifty_rows_of_our_export_say_why_kmo_is_missing(app, runner, tmp_path):
+    csv_path, spec_path = _export_csv(app, runner, tmp_path, 60)
+    small = tmp_path / "fifty.csv"
+    pd.read_csv(csv_path).head(50).to_csv(small, index=False)
+    codes = ["--missing-code", "-7", "--missing-code", "-9"]
+    # pytest turns warnings into errors: a RuntimeWarning would fail the command here.
+    result = run(runner, small, "--scales", spec_path, *codes, "--factors", "2")
+    assert result.exit_code == 0, result.output
+    assert "correlation matrix is singular or not positive definite" in result.output
+    assert "only 50 respondents for 38 items" in result.output
+    assert "Notes\n- none" not in result.output
+
+
+@pytest.mark.parametrize("option", ["--html", "--json"])
+def test_an_output_path_that_cannot_be_written_stops_before_the_work(runner, option):
+    result = run(runner, BFI, "--scales", SPEC, option, "/nonexistent/r.html")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {option} /nonexistent/r.html: the folder /nonexistent does not exist\n"
+    )
+
+
+def test_a_csv_with_only_a_header_row_is_refused(runner, tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text(",".join(pd.read_csv(BFI, nrows=0).columns) + "\n")
+    result = run(runner, path, "--scales", SPEC)
+    assert result.exit_code == 1
+    assert "has a header row but no respondents" in result.output
+    assert "argmax" not in result.output
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_ragged_row_is_refused_with_its_line_number(runner, tmp_path, quoted):
+    lines = BFI.read_text().splitlines()
+    lines[7] = '"1",2,3' if quoted else "1,2,3"
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = run(runner, path, "--scales", SPEC)
+    assert result.exit_code == 1
+    fields = len(lines[0].split(","))
+    assert f"line 8 has 3 fields where the header has {fields}" in result.output
+
+
+def test_the_csv_cfa_says_it_dropped_incomplete_rows(runner, tmp_path):
+    out = tmp_path / "cfa.json"
+    result = run(runner, BFI, "--scales", SPEC, "--cfa", "--factors", "5", "--json", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    complete = int(pd.read_csv(BFI)[list(report["items"])].notna().all(axis=1).sum())
+    assert report["cfa"]["n"] == complete < 2800
+    note = f"the CFA used the {complete} of 2800 respondents who answered every item"
+    assert any(n.startswith(note) for n in report["notes"]) and note in result.output
