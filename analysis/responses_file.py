@@ -103,16 +103,17 @@ def _check_field_counts(path: Path, expected: int) -> None:
         return
     data = np.frombuffer(raw, dtype=np.uint8)
     ends = np.flatnonzero(data == ord("\n"))
-    if not len(ends) or ends[-1] != len(data) - 1:
-        ends = np.append(ends, len(data))
-    commas = np.concatenate([[0], np.cumsum(data == ord(","))])
+    if not ends.size or ends[-1] != len(data) - 1:
+        ends = np.append(ends, len(data))  # the last line has no newline
     starts = np.concatenate([[0], ends[:-1] + 1])
-    fields = commas[np.minimum(ends, len(data))] - commas[starts] + 1
-    blank = (ends - starts) <= (data[np.maximum(ends - 1, 0)] == ord("\r"))
-    wrong = np.flatnonzero((fields != expected) & ~blank)
+    lengths = ends - starts
+    carriage = (lengths > 0) & (data[np.maximum(ends - 1, 0)] == ord("\r"))
+    filled = np.flatnonzero(lengths - carriage > 0)  # pandas skips blank lines
+    # Each sum runs from a filled line to the next one; blank lines between hold no commas.
+    commas = np.add.reduceat(data == ord(","), starts[filled], dtype=np.int64)
+    wrong = np.flatnonzero(commas + 1 != expected)
     if wrong.size:
-        line = int(wrong[0])
-        _ragged(path, line + 1, int(fields[line]), expected)
+        _ragged(path, int(filled[wrong[0]]) + 1, int(commas[wrong[0]]) + 1, expected)
 
 
 def _ragged(path: Path, line: int, found: int, expected: int):

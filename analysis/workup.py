@@ -10,13 +10,12 @@ JSON of ``healing-survey analyze --json`` documented in the README.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from analysis._spec import keyed_responses, read_scales
-from analysis.cfa import CFAResult, cfa
 from analysis.factors import (
     BartlettResult,
     EFAResult,
@@ -37,6 +36,9 @@ from analysis.reliability import (
     scale_reliability,
     scale_reliability_from_moments,
 )
+
+if TYPE_CHECKING:  # the CFA (and its SciPy imports) loads only when a CFA is asked for
+    from analysis.cfa import CFAResult
 
 METHODS = ("minres", "ml", "pa")
 ROTATIONS = ("oblimin", "promax", "varimax", "none")
@@ -384,9 +386,13 @@ def _assemble(
         if any(len(members) < 2 for members in scales.items.values()):
             notes.append("the CFA needs at least two items per scale; it was not run")
         else:
-            confirmatory = cfa(
-                cfa_input, dict(scales.items), n=n if _is_matrix(cfa_input) else None
-            )
+            from analysis.cfa import cfa
+            from analysis.moments import single_threaded_blas
+
+            with single_threaded_blas():  # the sample covariance of all rows: see there
+                confirmatory = cfa(
+                    cfa_input, dict(scales.items), n=n if _is_matrix(cfa_input) else None
+                )
     return Workup(
         n=n,
         items=items,
@@ -435,7 +441,11 @@ def _spec_items(scales) -> tuple[str, ...]:
 
 
 def _is_matrix(data) -> bool:
-    return isinstance(data, pd.DataFrame) and list(data.index) == list(data.columns)
+    return (
+        isinstance(data, pd.DataFrame)
+        and data.shape[0] == data.shape[1]
+        and list(data.index) == list(data.columns)
+    )
 
 
 def _float(value) -> float | None:
