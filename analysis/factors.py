@@ -46,10 +46,15 @@ class KMOResult:
 
     overall: float
     per_item: pd.Series
+    singular: bool = False  # the correlation matrix has no usable inverse: KMO is NaN
 
     def to_dict(self) -> dict[str, Any]:
         """Return plain Python values for JSON."""
-        return {"overall": self.overall, "per_item": _floats(self.per_item)}
+        return {
+            "overall": self.overall,
+            "per_item": _floats(self.per_item),
+            "singular": self.singular,
+        }
 
 
 @dataclass(frozen=True)
@@ -281,8 +286,10 @@ def kmo(data: pd.DataFrame | np.ndarray) -> KMOResult:
     """Kaiser-Meyer-Olkin measure of sampling adequacy (psych's ``KMO``).
 
     Works on pairwise-complete correlations, so missing answers are allowed (factor_analyzer's
-    ``calculate_kmo`` returns NaN for them). A singular matrix falls back to the correlations
-    themselves as psych does.
+    ``calculate_kmo`` returns NaN for them). KMO needs the inverse of the correlation matrix:
+    for a singular matrix (or a pairwise one that is not positive definite) the result is NaN
+    with ``singular`` set, where psych puts the correlations in place of the anti-image and
+    reports 0.5 for every item, a number that says nothing about the data.
 
     Parameters
     ----------
@@ -308,10 +315,10 @@ def kmo(data: pd.DataFrame | np.ndarray) -> KMOResult:
     """
     corr = correlations(data)
     r = corr.matrix
-    try:
-        inverse = np.linalg.inv(r)
-    except np.linalg.LinAlgError:
-        inverse = r.copy()
+    inverse = _inverse_or_none(r)
+    if inverse is None:
+        per_item = pd.Series(np.nan, index=list(corr.items), name="kmo")
+        return KMOResult(float("nan"), per_item, singular=True)
     scale = 1 / np.sqrt(np.diag(inverse))
     partial_sq = (inverse * np.outer(scale, scale)) ** 2
     r_sq = r**2
@@ -319,7 +326,22 @@ def kmo(data: pd.DataFrame | np.ndarray) -> KMOResult:
     np.fill_diagonal(r_sq, 0)
     per_item = r_sq.sum(axis=0) / (r_sq.sum(axis=0) + partial_sq.sum(axis=0))
     overall = r_sq.sum() / (r_sq.sum() + partial_sq.sum())
-    return KMOResult(float(overall), pd.Series(per_item, index=list(corr.items), name="kmo"))
+    per_item = pd.Series(per_item, index=list(corr.items), name="kmo")
+    return KMOResult(float(overall), per_item)
+
+
+def _inverse_or_none(r: np.ndarray) -> np.ndarray | None:
+    """The inverse of a correlation matrix, or None where R's ``solve`` would fail: a
+    reciprocal condition number (1-norm) below machine epsilon, or a non-positive diagonal
+    of the inverse (a pairwise matrix that is not positive definite)."""
+    try:
+        inverse = np.linalg.inv(r)
+    except np.linalg.LinAlgError:
+        return None
+    norms = np.abs(r).sum(axis=0).max() * np.abs(inverse).sum(axis=0).max()
+    if not np.isfinite(norms) or 1 / norms < np.finfo(float).eps:
+        return None
+    return inverse if (np.diag(inverse) > 0).all() else None
 
 
 def bartlett_sphericity(data: pd.DataFrame | np.ndarray, *, n: int | None = None) -> BartlettResult:

@@ -5,6 +5,7 @@ terminal and one self-contained HTML page whose scree plot and loadings heatmap 
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 from html import escape
 
@@ -54,7 +55,10 @@ def text_summary(result: dict) -> str:
     >>> "KMO = " in text_summary(result)
     True
     """
-    notes = "Notes\n" + "\n".join(f"- {note}" for note in result["notes"] or ["none"])
+    notes = "Notes\n" + "\n".join(
+        textwrap.fill(note, TEXT_WIDTH, initial_indent="- ", subsequent_indent="  ")
+        for note in result["notes"] or ["none"]
+    )
     sections = [
         _text_header(result),
         _text_reliability(result["scales"], result["omega"]),
@@ -118,7 +122,14 @@ def html_report(result: dict, *, title: str = "healing-survey analysis") -> str:
 
 
 def _num(value: float | None, digits: int = 3) -> str:
-    return "NA" if value is None else f"{value:.{digits}f}"
+    if value is None:
+        return "NA"
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _percent(share: float | None) -> str:
@@ -209,8 +220,8 @@ def _text_header(result: dict) -> str:
     n_items = sum(scale["n_items"] for scale in scales.values())
     return "\n".join(
         [
-            f"Psychometric workup: n = {result['n']} respondents, {n_items} items, "
-            f"{len(scales)} scales",
+            f"Psychometric workup: n = {result['n']} respondents, {_count(n_items, 'item')}, "
+            f"{_count(len(scales), 'scale')}",
             f"Missing data: {result['missing']} deletion; missing per item "
             f"{min(missing):.1f}% to {max(missing):.1f}%",
             f"Options: {result['efa']['correlation']} correlations, factors {options['factors']}, "
@@ -220,28 +231,40 @@ def _text_header(result: dict) -> str:
 
 
 def _text_reliability(scales: dict, omega: dict | None) -> str:
+    header = ["scale", "items", "alpha", "95% CI", "std.alpha", "omega_t", "weakest", "r.drop"]
+    # Names are clipped only as far as the table must shrink to fit the text width.
+    for scale_width, item_width in ((40, 24), (40, 12), (24, 10), (18, 8), (14, 8)):
+        rows = _reliability_rows(scales, scale_width, item_width)
+        table = _text_table([*header, "alpha.del "], rows, left=(0, 6))
+        if max(map(len, table.splitlines())) <= TEXT_WIDTH:
+            break
+    lines = [
+        "Reliability",
+        table,
+        "weakest: the item with the lowest corrected item-total correlation (r.drop);\n"
+        "alpha.del: alpha without it (+ where alpha would rise)",
+    ]
+    if omega is not None:
+        lines.append(
+            f"Whole instrument ({_count(omega['n_factors'], 'group factor')}): omega "
+            f"hierarchical {_num(omega['omega_hierarchical'])}, omega total "
+            f"{_num(omega['omega_total'])}, "
+            f"ECV {_num(omega['explained_common_variance'])}"
+        )
+    return "\n".join(lines)
+
+
+def _reliability_rows(scales: dict, scale_width: int, item_width: int) -> list[list[str]]:
     rows = []
     for name, scale in scales.items():
         item, row = _weakest_item(scale)
         dropped = _num(row["alpha_if_deleted"])
         dropped += "+" if _alpha_rises(row["alpha_if_deleted"], scale["alpha"]) else " "
         numbers = [_num(scale[key]) for key in ("alpha", "std_alpha", "omega_total")]
-        rows.append([_clip(name, 14), str(scale["n_items"]), numbers[0], _ci(scale["alpha_ci"])])
-        rows[-1] += [*numbers[1:], _clip(item, 12), _num(row["r_drop"]), dropped]
-    header = ["scale", "items", "alpha", "95% CI", "std.alpha", "omega_t", "weakest", "r.drop"]
-    lines = [
-        "Reliability",
-        _text_table([*header, "alpha.del "], rows, left=(0, 6)),
-        "weakest: the item with the lowest corrected item-total correlation (r.drop);\n"
-        "alpha.del: alpha without it (+ where alpha would rise)",
-    ]
-    if omega is not None:
-        lines.append(
-            f"Whole instrument ({omega['n_factors']} group factors): omega hierarchical "
-            f"{_num(omega['omega_hierarchical'])}, omega total {_num(omega['omega_total'])}, "
-            f"ECV {_num(omega['explained_common_variance'])}"
-        )
-    return "\n".join(lines)
+        rows.append([_clip(name, scale_width), str(scale["n_items"]), numbers[0]])
+        rows[-1] += [_ci(scale["alpha_ci"]), *numbers[1:], _clip(item, item_width)]
+        rows[-1] += [_num(row["r_drop"]), dropped]
+    return rows
 
 
 def _text_factorability(efa: dict, options: dict) -> str:
@@ -250,8 +273,9 @@ def _text_factorability(efa: dict, options: dict) -> str:
     decision = f"not run (number of factors given: {options['factors']})"
     if parallel is not None:
         decision = (
-            f"{parallel['n_factors']} factors, {parallel['n_components']} components "
-            f"({parallel['iterations']} iterations, {parallel['quantile']:.0%} quantile)"
+            f"{_count(parallel['n_factors'], 'factor')}, "
+            f"{_count(parallel['n_components'], 'component')} "
+            f"({_count(parallel['iterations'], 'iteration')}, {parallel['quantile']:.0%} quantile)"
         )
     return "\n".join(
         [
@@ -271,8 +295,8 @@ def _text_efa(efa: dict) -> str:
     factors, loadings = efa["factors"], efa["loadings"]
     converged = "converged" if efa["converged"] else "NOT converged"
     lines = [
-        f"EFA: {efa['method']} extraction, {efa['rotation']} rotation, {efa['n_factors']} "
-        f"factors ({converged}); cumulative variance "
+        f"EFA: {efa['method']} extraction, {efa['rotation']} rotation, "
+        f"{_count(efa['n_factors'], 'factor')} ({converged}); cumulative variance "
         f"{_percent(efa['variance']['cumulative'][-1])}",
         f"Loadings (blank where |loading| < {LOADING_CUTOFF:.2f})",
     ]
@@ -387,10 +411,13 @@ def _html_summary(result: dict) -> str:
     }
     if parallel is not None:
         facts["Parallel analysis"] = (
-            f"{parallel['n_factors']} factors, {parallel['n_components']} components"
+            f"{_count(parallel['n_factors'], 'factor')}, "
+            f"{_count(parallel['n_components'], 'component')}"
         )
     if efa["n_factors"] is not None:
-        facts["EFA"] = f"{efa['n_factors']} factors, {efa['method']}, {efa['rotation']} rotation"
+        facts["EFA"] = (
+            f"{_count(efa['n_factors'], 'factor')}, {efa['method']}, {efa['rotation']} rotation"
+        )
     if cfa is not None:
         facts["CFA"] = ", ".join(f"{row[0]} {row[1]}" for row in _fit_rows(cfa))
     entries = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts.items())
@@ -421,7 +448,8 @@ def _html_reliability(scales: dict, omega: dict | None) -> str:
     parts = [_html_table(header, rows, caption="Reliability per scale")]
     if omega is not None:
         parts.append(
-            f"<p>Whole instrument ({omega['n_factors']} group factors): omega hierarchical "
+            f"<p>Whole instrument ({_count(omega['n_factors'], 'group factor')}): omega "
+            "hierarchical "
             f"<b>{_num(omega['omega_hierarchical'])}</b>, omega total "
             f"{_num(omega['omega_total'])}, explained common variance "
             f"{_num(omega['explained_common_variance'])}.</p>"
@@ -470,8 +498,9 @@ def _html_scree(parallel: dict | None) -> str:
         )
     caption = (
         f"Parallel analysis ({parallel['iterations']} iterations, {parallel['quantile']:.0%} "
-        f"quantile of simulated eigenvalues) retains {parallel['n_factors']} factors and "
-        f"{parallel['n_components']} components: the observed eigenvalues above the dashed lines."
+        f"quantile of simulated eigenvalues) retains {_count(parallel['n_factors'], 'factor')} "
+        f"and {_count(parallel['n_components'], 'component')}: the observed eigenvalues above "
+        "the dashed lines."
     )
     figure = f"<figure>{_scree_svg(parallel)}<figcaption>{escape(caption)}</figcaption></figure>"
     return _section("Scree plot and parallel analysis", figure)
@@ -490,7 +519,7 @@ def _html_efa(efa: dict) -> str:
     converged = "" if efa["converged"] else " (did NOT converge)"
     parts = [
         f"<p>{escape(efa['method'])} extraction, {escape(efa['rotation'])} rotation, "
-        f"{efa['n_factors']} factors{converged}; cumulative variance explained "
+        f"{_count(efa['n_factors'], 'factor')}{converged}; cumulative variance explained "
         f"{_percent(efa['variance']['cumulative'][-1])}.</p>",
         f"<figure>{_heatmap_svg(loadings, factors)}<figcaption>Shade: |loading|; hatched: "
         "negative loading of at least .30 in size; bold: |loading| &ge; .30.</figcaption></figure>",

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from analysis._spec import keyed_responses, read_scales
-from analysis.cfa import CFAResult, cfa
 from analysis.factors import (
     BartlettResult,
     EFAResult,
@@ -38,7 +37,8 @@ from analysis.reliability import (
     scale_reliability_from_moments,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the CFA and the GRM (and their SciPy imports) load only when asked for
+    from analysis.cfa import CFAResult
     from analysis.irt import GRMResult
 
 METHODS = ("minres", "ml", "pa")
@@ -266,7 +266,7 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
         corr=corr_matrix,
         correlation=correlation,
         cfa_input=keyed_responses(data, scales) if options.cfa else None,
-        notes=notes,
+        notes=notes + _listwise_note(frame) if options.cfa else notes,
     )
     return _with_irt(result, data, scales) if options.irt else result
 
@@ -280,6 +280,16 @@ def _with_irt(result: Workup, data: pd.DataFrame, scales) -> Workup:
     )
     notes = [f"IRT {scale}: {note}" for scale, fit in fits.items() for note in fit.notes]
     return replace(result, irt=fits, notes=(*result.notes, *skipped, *notes))
+
+
+def _listwise_note(frame: pd.DataFrame) -> list[str]:
+    complete = int(frame.notna().all(axis=1).sum())
+    if complete == len(frame):
+        return []
+    return [
+        f"the CFA used the {complete} of {len(frame)} respondents who answered every item "
+        "(listwise deletion, as lavaan); the other statistics use pairwise-complete data"
+    ]
 
 
 def _moments_of(frame: pd.DataFrame, scales) -> PairwiseMoments:
@@ -310,19 +320,24 @@ def _check_for_correlations(shape: tuple[int, int], spread: pd.Series) -> None:
 
 
 def run_workup_from_moments(
-    moments: PairwiseMoments, spec: Any, options: WorkupOptions | None = None
+    moments: PairwiseMoments,
+    spec: Any,
+    options: WorkupOptions | None = None,
+    *,
+    tables: Any = None,
 ) -> Workup:
     """The workup from pairwise moments accumulated over chunks of responses.
 
     Gives the numbers of :func:`run_workup` on the rows behind ``moments`` (pairwise-complete
-    covariances and correlations are what both use). Not available from moments: polychoric
-    correlations and bootstrap intervals, which need the rows (``ValueError``); the CFA uses
-    the pairwise covariance matrix with ``n`` the number of respondents, where
-    :func:`run_workup` drops incomplete rows as lavaan does.
+    covariances and correlations are what both use). With ``options.ordinal``, ``tables``
+    (an :class:`analysis.polychoric.PairTables` of the same rows) gives the polychoric
+    correlations. Not available from moments: bootstrap intervals, which need the rows
+    (``ValueError``); the CFA uses the pairwise covariance matrix with ``n`` the number of
+    respondents, where :func:`run_workup` drops incomplete rows as lavaan does.
     """
     options = options or WorkupOptions()
-    if options.ordinal:
-        raise ValueError("ordinal (polychoric) analysis needs the responses, not moments")
+    if options.ordinal and tables is None:
+        raise ValueError("ordinal (polychoric) analysis needs the pair tables or the responses")
     if options.ci_method != "feldt":
         raise ValueError("bootstrap intervals need the responses, not moments")
     if options.irt:
@@ -342,7 +357,10 @@ def run_workup_from_moments(
         table=stats.table.loc[list(items)],
         distribution=stats.distribution.loc[list(items)],
     )
-    corr = moments.correlation()[np.ix_(idx, idx)]
+    corr, correlation, notes = moments.correlation()[np.ix_(idx, idx)], "pearson", []
+    if options.ordinal:
+        corr, notes = _polychoric_of_tables(tables, items)
+        correlation = "polychoric"
     # The CFA models the scales as keyed: reversing an item flips the sign of its covariances.
     sign = np.where([item in scales.reverse_keyed for item in items], -1.0, 1.0)
     keyed_cov = moments.covariance()[np.ix_(idx, idx)] * np.outer(sign, sign)
@@ -355,10 +373,18 @@ def run_workup_from_moments(
         stats=stats,
         reliability=scale_reliability_from_moments(moments, spec),
         corr=corr,
-        correlation="pearson",
+        correlation=correlation,
         cfa_input=cov,
-        notes=["the CFA used pairwise-complete covariances"] if options.cfa else [],
+        notes=[*notes, *(["the CFA used pairwise-complete covariances"] if options.cfa else [])],
     )
+
+
+def _polychoric_of_tables(tables, items) -> tuple[np.ndarray, list[str]]:
+    from analysis.polychoric import polychoric_from_tables
+
+    poly = polychoric_from_tables(tables)
+    notes = ["the polychoric matrix was not positive definite and was smoothed"]
+    return poly.correlation.loc[list(items), list(items)].to_numpy(), notes[: poly.smoothed]
 
 
 def _assemble(
@@ -376,6 +402,8 @@ def _assemble(
 ) -> Workup:
     corr_frame = pd.DataFrame(corr, index=items, columns=items)
     factorability = kmo(corr_frame)
+    if factorability.singular:
+        notes.append(_singular_note(len(items), n))
     sphericity = bartlett_sphericity(corr_frame, n=n)
     parallel = None
     n_factors = options.factors
@@ -397,9 +425,13 @@ def _assemble(
         if any(len(members) < 2 for members in scales.items.values()):
             notes.append("the CFA needs at least two items per scale; it was not run")
         else:
-            confirmatory = cfa(
-                cfa_input, dict(scales.items), n=n if _is_matrix(cfa_input) else None
-            )
+            from analysis.cfa import cfa
+            from analysis.moments import single_threaded_blas
+
+            with single_threaded_blas():  # the sample covariance of all rows: see there
+                confirmatory = cfa(
+                    cfa_input, dict(scales.items), n=n if _is_matrix(cfa_input) else None
+                )
     return Workup(
         n=n,
         items=items,
@@ -419,6 +451,19 @@ def _assemble(
     )
 
 
+def _singular_note(n_items: int, n: int) -> str:
+    why = (
+        f"only {n} respondents for {n_items} items"
+        if n <= 2 * n_items
+        else "some items are (nearly) linear combinations of others, or pairwise deletion "
+        "combined incompatible subsets of respondents"
+    )
+    return (
+        f"the correlation matrix is singular or not positive definite ({why}): KMO needs its "
+        "inverse and is not reported, and Bartlett's test and the factor solutions are unreliable"
+    )
+
+
 def _instrument_omega(corr, items, n, *, n_scales: int, notes: list) -> OmegaResult | None:
     """Omega hierarchical of the whole instrument, one group factor per scale (psych's omega)."""
     if n_scales < 2 or len(items) <= n_scales:
@@ -435,7 +480,11 @@ def _spec_items(scales) -> tuple[str, ...]:
 
 
 def _is_matrix(data) -> bool:
-    return isinstance(data, pd.DataFrame) and list(data.index) == list(data.columns)
+    return (
+        isinstance(data, pd.DataFrame)
+        and data.shape[0] == data.shape[1]
+        and list(data.index) == list(data.columns)
+    )
 
 
 def _float(value) -> float | None:

@@ -8,7 +8,7 @@ process, start to exit, median of ``--runs`` runs:
 - workup: 100,000 x 30, ``--factors auto --iterations 20 --cfa``; in R ``benchmarks/workup.R``
   (item statistics, alpha, omega per scale and hierarchical, KMO, Bartlett, fa.parallel, fa,
   lavaan cfa);
-- ordinal: 20,000 x 30, ``--ordinal --factors 6``, compared twice: with
+- ordinal: 20,000 x 30 and 100,000 x 30, ``--ordinal --factors 6``, compared twice: with
   ``benchmarks/ordinal.R`` (polychoric and fa on it: the issue's definition of the ordinal
   workup) and with ``benchmarks/ordinal_full.R`` (every statistic the command computes: item
   statistics, alpha and omega total per scale, polychoric, KMO, Bartlett, omega hierarchical
@@ -222,6 +222,14 @@ def run(args, folder: Path) -> int:
                 (f"ordinal {args.n_ordinal:,}: R same stats", "ordinal_full.R"),
             ],
         ),
+        "ordinal-large": (
+            [cli, "analyze", str(paths["workup"]), "--scales", str(paths["spec"])]
+            + ["--ordinal", "--factors", "6"],
+            [
+                (f"ordinal {args.n_workup:,}: R poly+fa only", "ordinal.R"),
+                (f"ordinal {args.n_workup:,}: R same stats", "ordinal_full.R"),
+            ],
+        ),
     }
     rows, facts = [], []
     for name, (command, comparisons) in workloads.items():
@@ -231,12 +239,12 @@ def run(args, folder: Path) -> int:
             command + ["--json", str(json_path)], runs=args.runs, label=f"python {name}"
         )
         facts += sanity_facts(name, json_path)
+        data_path = command[2]
         for label, r_script in comparisons:
             r = None
             if rscript:
                 r = time_command(
-                    [rscript, "--vanilla", str(HERE / r_script), str(paths[name])]
-                    + [str(paths["keys"])],
+                    [rscript, "--vanilla", str(HERE / r_script), data_path] + [str(paths["keys"])],
                     runs=args.runs,
                     label=f"R {r_script}",
                 )

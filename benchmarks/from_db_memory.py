@@ -10,7 +10,8 @@ model, about 1% "not applicable" codes) with the stdlib ``sqlite3`` module, then
 as a child process and reports its wall time and peak resident memory, and checks that ``n``
 in the JSON equals the number of responses.
 
-Run with ``/work/venv/bin/python benchmarks/from_db_memory.py [--responses N] [--db PATH]``.
+Run with ``/work/venv/bin/python benchmarks/from_db_memory.py [--responses N] [--db PATH]
+[--ordinal] [--first-wave]`` (the last two are passed on to ``analyze``).
 ``--db`` keeps (and reuses, when it already holds N responses) the database file. Not a test.
 """
 
@@ -167,10 +168,12 @@ def count_responses(database: Path) -> int:
         return -1
 
 
-def measure(database: Path, json_path: Path, log_path: Path) -> tuple[float, int, int]:
+def measure(
+    database: Path, json_path: Path, log_path: Path, extra: list[str]
+) -> tuple[float, int, int]:
     """Wall seconds, the analyze child's peak RSS (KiB) and its exit status."""
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{database}")
-    command = [healing_survey(), "analyze", "--from-db", "--form", "patient"]
+    command = [healing_survey(), "analyze", "--from-db", "--form", "patient", *extra]
     command += ["--json", str(json_path)]
     with log_path.open("w") as log:
         start = time.perf_counter()
@@ -186,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--db", type=Path, default=None, help="database file to keep and reuse")
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--ordinal", action="store_true", help="analyze with --ordinal")
+    parser.add_argument("--first-wave", action="store_true", help="analyze with --first-wave")
     args = parser.parse_args(argv)
     if args.build_only:
         build(args.db, args.responses)
@@ -203,23 +208,27 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"reusing {database} with {args.responses:,} responses")
         json_path, log_path = folder / "out.json", folder / "analyze.log"
-        wall, peak_kib, code = measure(database, json_path, log_path)
+        extra = ["--ordinal"] * args.ordinal + ["--first-wave"] * args.first_wave
+        wall, peak_kib, code = measure(database, json_path, log_path, extra)
         children_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         own_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         if code != 0:
             sys.stderr.write(log_path.read_text()[-3000:])
             raise SystemExit(f"healing-survey analyze --from-db exited {code}")
         report = json.loads(json_path.read_text(encoding="utf-8"))
-        print(f"responses:          {args.responses:,}")
+        print(f"responses:          {args.responses:,} (analyze {' '.join(extra) or 'default'})")
         print(f"analyze wall time:  {wall:.1f} s")
         print(f"analyze peak RSS:   {peak_kib / 1024:,.0f} MiB ({peak_kib:,} KiB)")
         print(f"RUSAGE_CHILDREN:    {children_kib / 1024:,.0f} MiB (max over all children)")
         print(f"this script's RSS: {own_kib / 1024:,.0f} MiB (a child's peak cannot be below it)")
         print(f"JSON n:             {report['n']:,}")
         efa = report["efa"]
-        print(f"EFA factors:        {efa['n_factors']} (parallel: {efa['parallel']['n_factors']})")
-        if report["n"] != args.responses:
-            print(f"MISMATCH: JSON n {report['n']} != responses {args.responses}")
+        parallel = efa["parallel"]["n_factors"] if efa["parallel"] else None
+        print(f"EFA factors:        {efa['n_factors']} (parallel: {parallel})")
+        print(f"correlations:       {efa['correlation']}")
+        expected = args.responses if not args.first_wave else report["sample"]["dyads"]
+        if report["n"] != expected:
+            print(f"MISMATCH: JSON n {report['n']} != {expected}")
             return 1
         return 0
     finally:

@@ -212,6 +212,26 @@ def _factors(ctx, param, value: str):
     type=click.Choice(["patient", "clinician-dyad", "clinician-self"]),
     help="Which form's responses --from-db reads.",
 )
+@click.option("--wave", type=click.IntRange(min=1), default=None, help="--from-db: only wave N.")
+@click.option("--clinic", "clinic_name", default=None, help="--from-db: only this clinic.")
+@click.option(
+    "--date-from",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="--from-db: submitted on or after this day (YYYY-MM-DD).",
+)
+@click.option(
+    "--date-to",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="--from-db: submitted on or before this day (YYYY-MM-DD).",
+)
+@click.option("--language", default=None, help="--from-db: only responses in this language.")
+@click.option(
+    "--first-wave",
+    is_flag=True,
+    help="--from-db: one response per dyad (its first wave), so respondents are independent.",
+)
 @click.option(
     "--factors",
     default="auto",
@@ -282,6 +302,12 @@ def analyze(
     scales_path,
     from_db,
     form_id,
+    wave,
+    clinic_name,
+    date_from,
+    date_to,
+    language,
+    first_wave,
     factors,
     method,
     rotation,
@@ -300,15 +326,24 @@ def analyze(
         raise click.UsageError("give either DATA.csv with --scales, or --from-db")
     if data and not scales_path:
         raise click.UsageError("DATA.csv needs --scales SPEC.yaml naming the scales and items")
+    selection = {
+        "--wave": wave,
+        "--clinic": clinic_name,
+        "--date-from": date_from,
+        "--date-to": date_to,
+        "--language": language,
+        "--first-wave": first_wave or None,
+    }
+    given = [name for name, value in selection.items() if value is not None]
+    if given and not from_db:
+        raise click.UsageError(f"{', '.join(given)} select responses of --from-db, not of a CSV")
+    if from_db and (run_irt or scores_path):
+        raise click.UsageError("--irt and --scores need DATA.csv: the model reads the rows")
+    _check_output_paths(json=json_path, html=html_path, scores=scores_path)
     from analysis.report import html_report, text_summary
     from analysis.workup import WorkupOptions
 
-    if from_db and (run_irt or scores_path):
-        raise click.UsageError("--irt and --scores need DATA.csv: the model reads the rows")
-    if scores_path:
-        from survey.analyze import check_output_path
-
-        check_output_path(scores_path, "--scores")
+    result = None
     try:
         options = WorkupOptions(
             factors=factors,
@@ -323,12 +358,23 @@ def analyze(
             irt=run_irt or bool(scores_path),
         )
         if from_db:
-            result = _analyze_database(ctx, form_id, options)
+            from survey.analyze import DatabaseSelection
+
+            chosen = DatabaseSelection(
+                form=form_id,
+                wave=wave,
+                clinic=clinic_name,
+                date_from=date_from.date() if date_from else None,
+                date_to=date_to.date() if date_to else None,
+                language=language,
+                first_wave=first_wave,
+            )
+            report = _analyze_database(ctx, chosen, options)
         else:
             result = _analyze_file(data, scales_path, options, missing_codes)
+            report = result.to_dict()
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    report = result.to_dict()
     click.echo(text_summary(report))
     if json_path:
         with open(json_path, "w", encoding="utf-8") as handle:
@@ -336,7 +382,7 @@ def analyze(
     if html_path:
         with open(html_path, "w", encoding="utf-8") as handle:
             handle.write(html_report(report))
-    if scores_path:
+    if scores_path and result is not None:
         result.irt_scores().to_csv(scores_path, index=False, float_format="%.6f")
         click.echo(f"EAP scores written to {scores_path}")
 
@@ -353,18 +399,44 @@ def _analyze_file(data: str, scales_path: str, options, missing_codes=()):
     return run_workup(responses.frame, spec, options)
 
 
-def _analyze_database(ctx, form_id: str, options):
+def _check_output_paths(**paths) -> None:
+    """Refuse an output file that cannot be written before the work, not after it."""
+    import os
+
+    for option, path in paths.items():
+        if not path:
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise click.ClickException(f"--{option} {path}: the folder {folder} does not exist")
+        if os.path.isdir(path):
+            raise click.ClickException(f"--{option} {path}: is a folder, not a file")
+        if not os.access(folder, os.W_OK) or (
+            os.path.exists(path) and not os.access(path, os.W_OK)
+        ):
+            raise click.ClickException(f"--{option} {path}: not writable")
+
+
+def _analyze_database(ctx, selection, options) -> dict:
     from flask.cli import ScriptInfo
 
     from analysis.workup import run_workup_from_moments
-    from survey.analyze import form_moments
+    from survey.analyze import read_form_data
 
     app = ctx.ensure_object(ScriptInfo).load_app()
     with app.app_context():
-        moments, spec = form_moments(form_id)
-    if moments.n_rows == 0:
-        raise ValueError(f"no submitted responses to the {form_id!r} form yet")
-    return run_workup_from_moments(moments, spec, options)
+        data = read_form_data(selection, ordinal=options.ordinal)
+    if data.moments.n_rows == 0:
+        if not selection.narrowed:
+            raise ValueError(f"no submitted responses to the {selection.form!r} form yet")
+        raise ValueError(f"no submitted responses match the selection ({selection.describe()})")
+    result = run_workup_from_moments(data.moments, data.spec, options, tables=data.tables)
+    report = result.to_dict()
+    report["notes"] = [f"selection: {selection.describe()}", *data.structure.notes()] + report[
+        "notes"
+    ]
+    report["sample"] = data.structure.to_dict()
+    return report
 
 
 COMMANDS = (

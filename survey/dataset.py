@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 
-from sqlalchemy import case, literal, select
+from sqlalchemy import case, func, literal, select
 
 from survey.extensions import db
 from survey.models import Answer, Clinic, Clinician, Dyad, Invitation, Response, Wave
@@ -30,6 +30,8 @@ class ResponseFilter:
     submitted_from: datetime | None = None
     submitted_until: datetime | None = None
     submitted_only: bool = True
+    language: str | None = None
+    first_wave: bool = False  # one response per dyad: its lowest wave within the selection
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,24 @@ def _response_query(selection: ResponseFilter):
         query = query.where(Response.submitted_at >= selection.submitted_from)
     if selection.submitted_until is not None:
         query = query.where(Response.submitted_at < selection.submitted_until)
+    if selection.language is not None:
+        query = query.where(Response.language == selection.language)
+    if selection.first_wave:
+        query = query.where(Response.id.in_(_first_wave_ids(query)))
     return query
+
+
+def _first_wave_ids(query):
+    """The selected responses that come first in their dyad (lowest wave, then lowest id);
+    responses without a dyad (self-assessments) are left out."""
+    rank = func.row_number().over(partition_by=Dyad.id, order_by=(Wave.number, Response.id))
+    ranked = (
+        query.with_only_columns(Response.id.label("id"), rank.label("rank"))
+        .where(Dyad.id.is_not(None))
+        .order_by(None)
+        .subquery()
+    )
+    return select(ranked.c.id).where(ranked.c.rank == 1)
 
 
 def iter_response_chunks(
@@ -149,6 +168,32 @@ def iter_value_chunks(
     column number, and the answer rows go from the driver's cursor straight into NumPy, since
     building a SQLAlchemy row object per answer took most of the time.
     """
+    for chunk in iter_value_chunks_with_sources(selection, item_ids, chunk_size=chunk_size):
+        yield chunk.values
+
+
+@dataclass(frozen=True)
+class ValueChunk:
+    """Answers of a chunk of responses (float array, NaN where missing) and where each came
+    from: the response, its clinician and its dyad (-1 for none), as int64 arrays."""
+
+    values: object
+    response_ids: object
+    clinician_ids: object
+    dyad_ids: object
+
+
+def iter_value_chunks_with_sources(
+    selection: ResponseFilter,
+    item_ids: list[str] | tuple[str, ...],
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Iterator[ValueChunk]:
+    """As :func:`iter_value_chunks`, each chunk with its response, clinician and dyad ids.
+
+    The selected ids are read once (24 bytes per response), so a selection with a window
+    function (``first_wave``) is evaluated once, not per chunk.
+    """
     import numpy as np
 
     if chunk_size < 1:
@@ -157,18 +202,15 @@ def iter_value_chunks(
     # Answers to items that were not asked for get column -1 (cheaper than filtering in SQL).
     numbers = {item_id: j for j, item_id in enumerate(item_ids)}
     column = case(numbers, value=Answer.item_id, else_=-1) if numbers else literal(-1)
-    ids_query = _response_query(selection).with_only_columns(Response.id)
-    last_id = 0
-    while True:
-        page = ids_query.where(Response.id > last_id).limit(chunk_size)
-        ids = np.array(connection.execute(page).scalars().all(), dtype=np.int64)
-        if not ids.size:
-            return
-        first, last_id = int(ids[0]), int(ids[-1])
+    sources = _selected_sources(connection, selection)
+    for start in range(0, len(sources), chunk_size):
+        block = sources[start : start + chunk_size]
+        ids = block[:, 0]
+        first, last = int(ids[0]), int(ids[-1])
         answers = select(Answer.response_id, column, Answer.value).where(
-            Answer.response_id.between(first, last_id), Answer.value.is_not(None)
+            Answer.response_id.between(first, last), Answer.value.is_not(None)
         )
-        if last_id - first + 1 != ids.size:  # the filter left gaps: name the responses
+        if last - first + 1 != ids.size:  # the filter left gaps: name the responses
             answers = answers.where(Answer.response_id.in_(ids.tolist()))
         rows = _driver_rows(connection, answers)
         cells = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows))
@@ -176,7 +218,22 @@ def iter_value_chunks(
         cells = cells[cells[:, 1] >= 0]
         matrix = np.full((ids.size, len(item_ids)), np.nan)
         matrix[np.searchsorted(ids, cells[:, 0]), cells[:, 1]] = cells[:, 2]
-        yield matrix
+        yield ValueChunk(matrix, ids.copy(), block[:, 1].copy(), block[:, 2].copy())
+
+
+def _selected_sources(connection, selection: ResponseFilter):
+    """(response id, clinician id, dyad id or -1) of every selected response, in id order."""
+    import numpy as np
+
+    query = _response_query(selection).with_only_columns(
+        Response.id, Clinician.id, func.coalesce(Dyad.id, -1)
+    )
+    parts = []
+    result = connection.execute(query.execution_options(yield_per=50_000))
+    for rows in result.partitions():
+        flat = chain.from_iterable(rows)
+        parts.append(np.fromiter(flat, dtype=np.int64, count=3 * len(rows)).reshape(-1, 3))
+    return np.vstack(parts) if parts else np.empty((0, 3), dtype=np.int64)
 
 
 def _driver_rows(connection, statement) -> list[tuple]:

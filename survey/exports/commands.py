@@ -18,6 +18,7 @@ EXPORT_FORMATS = (
     "fhir-questionnaire",
     "fhir-bundle",
     "redcap-dictionary",
+    "scale-spec",
 )
 FORM_IDS = ("patient", "clinician-dyad", "clinician-self")
 

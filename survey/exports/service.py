@@ -60,6 +60,13 @@ FORMATS = {
             "REDCap data dictionary",
             False,
         ),
+        ExportFormat(
+            "scale-spec",
+            "-scales.yaml",
+            "application/yaml",
+            "Scale specification for healing-survey analyze --scales",
+            False,
+        ),
     )
 }
 BINARY_FORMATS = ("sav", "dta")
@@ -116,6 +123,7 @@ def _chunks(request: ExportRequest, chunk_size: int):
 def _instrument_text(request: ExportRequest, layout: Layout) -> str:
     from survey.exports.codebook import codebook_csv, codebook_markdown, r_script
     from survey.exports.redcap import data_dictionary_csv
+    from survey.exports.scale_spec import scale_spec_yaml
     from survey.fhir.resources import questionnaire
 
     makers: dict[str, Callable[[], str]] = {
@@ -126,6 +134,7 @@ def _instrument_text(request: ExportRequest, layout: Layout) -> str:
         ),
         "fhir-questionnaire": lambda: json.dumps(questionnaire(request.form), indent=2) + "\n",
         "redcap-dictionary": lambda: data_dictionary_csv(layout.form),
+        "scale-spec": lambda: scale_spec_yaml(layout.form),
     }
     return makers[request.format]()
 

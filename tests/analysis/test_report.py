@@ -167,7 +167,8 @@ def test_heatmap_has_one_cell_per_loading_with_its_value(result, page):
     for item, row in efa["loadings"].items():
         for factor, loading in zip(efa["factors"], row, strict=True):
             cell = written[item, factor]
-            assert cell.find(f"{SVG}text").text == f"{loading:.2f}"
+            expected = f"{loading:.2f}"
+            assert cell.find(f"{SVG}text").text == expected.replace("-0.00", "0.00")
             hatched = len(cell.findall(f"{SVG}rect")) == 2
             assert hatched == (loading <= -0.30)
 
@@ -274,3 +275,24 @@ def test_docstring_examples_run():
     outcome = doctest.testmod(analysis.report)
     assert outcome.attempted > 0
     assert outcome.failed == 0
+
+
+def test_one_factor_is_singular_and_long_scale_names_are_not_cut(result):
+    one = copy.deepcopy(result)
+    one["scales"] = {"appreciating_power": one["scales"]["agree"], **one["scales"]}
+    one["efa"]["parallel"].update(n_factors=1, n_components=1)
+    one["efa"]["n_factors"] = 1
+    text = text_summary(one)
+    assert "1 factors" not in text and "1 components" not in text
+    assert "Parallel analysis: 1 factor, 1 component" in text
+    assert "appreciating_power" in text and "appreciating_~" not in text
+    assert max(map(len, text.splitlines())) <= 100
+    assert "1 factors" not in html_report(one)
+
+
+def test_no_negative_zero_is_written(result):
+    tiny = copy.deepcopy(result)
+    item = next(iter(tiny["efa"]["loadings"]))
+    tiny["efa"]["loadings"][item] = [-0.001] * len(tiny["efa"]["loadings"][item])
+    heatmap = ET.tostring(_svg(html_report(tiny), "Heatmap"), encoding="unicode")
+    assert "-0.00" not in heatmap and ">0.00<" in heatmap

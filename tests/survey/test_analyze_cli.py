@@ -223,3 +223,205 @@ def test_analyze_reads_our_own_export_with_its_missing_codes(app, runner, tmp_pa
     assert report["items"]["pt_abi_4"]["n"] == int(
         moments.n_items[list(moments.items).index("pt_abi_4")]
     )
+
+
+@pytest.fixture()
+def demo_db(app, runner):
+    assert runner.invoke(args=["demo", "--dyads", "80", "--seed", "11"]).exit_code == 0
+    with app.app_context():
+        rows = list(iter_responses(ResponseFilter(form="patient")))
+    return rows
+
+
+def _report(runner, tmp_path, *args):
+    out = tmp_path / "sel.json"
+    out.unlink(missing_ok=True)
+    result = run(runner, "--from-db", "--factors", "2", "--json", out, *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(out.read_text()), result.output
+
+
+def test_from_db_selects_by_wave_clinic_date_language_and_first_wave(demo_db, runner, tmp_path):
+    from survey.demo import DEMO_CLINIC
+
+    rows = demo_db
+    wave_two = [r for r in rows if r.wave == 2]
+    report, _ = _report(runner, tmp_path, "--wave", "2")
+    assert report["n"] == len(wave_two) > 0
+    assert report["sample"]["dyads"] == len({r.dyad_id for r in wave_two})
+    first = {}
+    for r in sorted(rows, key=lambda r: (r.wave, r.response_id)):
+        first.setdefault(r.dyad_id, r)
+    report, output = _report(runner, tmp_path, "--first-wave")
+    assert report["n"] == len(first) == report["sample"]["dyads"]
+    assert report["sample"]["responses_per_dyad"] == {"min": 1, "mean": 1.0, "max": 1}
+    assert "first wave of each dyad" in output
+    report, _ = _report(runner, tmp_path, "--clinic", DEMO_CLINIC, "--language", "en")
+    assert report["n"] == len(rows)
+    cut = sorted(r.submitted_at.date() for r in rows)[len(rows) // 2]
+    report, _ = _report(runner, tmp_path, "--date-to", cut.isoformat())
+    assert report["n"] == sum(r.submitted_at.date() <= cut for r in rows)
+    report, _ = _report(runner, tmp_path, "--date-from", cut.isoformat())
+    assert report["n"] == sum(r.submitted_at.date() >= cut for r in rows)
+
+
+def test_from_db_reports_responses_per_dyad_and_clinician(demo_db, runner, tmp_path):
+    rows = demo_db
+    report, output = _report(runner, tmp_path)
+    sample = report["sample"]
+    per_dyad = pd.Series([r.dyad_id for r in rows]).value_counts()
+    per_clinician = pd.Series([r.clinician_id for r in rows]).value_counts()
+    assert sample["responses"] == len(rows) and sample["dyads"] == len(per_dyad)
+    assert sample["responses_per_dyad"]["max"] == per_dyad.max()
+    assert sample["responses_per_clinician"]["min"] == per_clinician.min()
+    assert sample["clinicians"] == len(per_clinician)
+    assert set(sample["icc1_within_clinicians"]) == set(report["scales"])
+    assert f"{len(rows)} responses from {len(per_dyad)} dyads" in output
+    assert "repeated measures" in output and "ICC(1) within clinicians" in output
+
+
+def test_clustering_by_clinician_is_warned_about_at_the_stated_threshold():
+    from survey.analyze import ICC_WARNING, SampleStructure
+
+    def notes(icc):
+        structure = SampleStructure(
+            responses=100,
+            dyads=100,
+            clinicians=10,
+            per_dyad=(1, 1.0, 1),
+            per_clinician=(10, 10.0, 10),
+            icc1={"trust": icc, "hope": 0.01},
+            design_effect={"trust": 1 + 9 * icc, "hope": 1.09},
+        )
+        return " ".join(structure.notes())
+
+    assert ICC_WARNING == 0.05
+    warned = notes(0.12)
+    assert "not independent" in warned and "trust 0.120 (design effect 2.08)" in warned
+    assert "hope" not in warned
+    assert "negligible" in notes(0.03) and "not independent" not in notes(0.03)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--clinic", "Nowhere"], "no clinic named 'Nowhere'; clinics: 'Demo Family Practice'"),
+        (["--language", "fr"], "language 'fr'; languages with responses: en"),
+        (["--date-from", "2099-01-01"], "no submitted responses match the selection"),
+        (["--wave", "1", "--first-wave"], "--wave and --first-wave both choose the wave"),
+        (["--date-from", "2026-02-01", "--date-to", "2026-01-01"], "is after --date-to"),
+        (["--date-to", "yesterday"], "'yesterday' does not match the format"),
+    ],
+)
+def test_from_db_selection_errors_name_the_problem(demo_db, runner, args, message):
+    result = run(runner, "--from-db", *args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_selection_options_are_refused_for_a_csv(runner):
+    result = run(runner, BFI, "--scales", SPEC, "--wave", "2", "--first-wave")
+    assert result.exit_code != 0
+    assert "--wave, --first-wave select responses of --from-db, not of a CSV" in result.output
+
+
+def test_from_db_ordinal_equals_the_ordinal_workup_of_the_rows(demo_db, app, runner, tmp_path):
+    from survey.analyze import DatabaseSelection, read_form_data
+
+    report, _ = _report(runner, tmp_path, "--ordinal")
+    with app.app_context():
+        data = read_form_data(DatabaseSelection(form="patient"), ordinal=True, chunk_size=13)
+        rows = list(iter_responses(ResponseFilter(form="patient")))
+    item_ids = list(data.moments.items)
+    frame = pd.DataFrame(
+        [[r.value(i) for i in item_ids] for r in rows], columns=item_ids, dtype=float
+    )
+    options = WorkupOptions(factors=2, ordinal=True)
+    direct = run_workup(frame, data.spec, options).to_dict()
+    chunked = run_workup_from_moments(data.moments, data.spec, options, tables=data.tables)
+    chunked = chunked.to_dict()
+    assert report["efa"]["correlation"] == chunked["efa"]["correlation"] == "polychoric"
+    assert chunked["efa"]["kmo"] == direct["efa"]["kmo"]
+    assert chunked["efa"]["loadings"] == direct["efa"]["loadings"]
+    assert report["efa"]["loadings"] == direct["efa"]["loadings"]
+
+
+def test_exported_csv_and_scale_spec_analyse_end_to_end(app, runner, tmp_path):
+    assert runner.invoke(args=["demo", "--dyads", "60", "--seed", "5"]).exit_code == 0
+    csv_path, spec_path = tmp_path / "patient.csv", tmp_path / "patient-scales.yaml"
+    for fmt, path in (("csv", csv_path), ("scale-spec", spec_path)):
+        done = runner.invoke(args=["export", "--format", fmt, "--form", "patient", "--out", path])
+        assert done.exit_code == 0, done.output
+    with app.app_context():
+        spec = load_bank().form("patient").scale_spec()
+    assert yaml.safe_load(spec_path.read_text()) == spec.to_dict()
+    out = tmp_path / "report.json"
+    codes = ["--missing-code", "-7", "--missing-code", "-9"]
+    result = run(runner, csv_path, "--scales", spec_path, *codes, "--json", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert list(report["scales"]) == list(spec.scales)
+    assert sum(scale["n_items"] for scale in report["scales"].values()) == 38
+
+
+def _export_csv(app, runner, tmp_path, dyads):
+    assert runner.invoke(args=["demo", "--dyads", str(dyads), "--seed", "5"]).exit_code == 0
+    csv_path, spec_path = tmp_path / "patient.csv", tmp_path / "patient-scales.yaml"
+    for fmt, path in (("csv", csv_path), ("scale-spec", spec_path)):
+        assert runner.invoke(args=["export", "--format", fmt, "--out", path]).exit_code == 0
+    return csv_path, spec_path
+
+
+def test_fifty_rows_of_our_export_say_why_kmo_is_missing(app, runner, tmp_path):
+    csv_path, spec_path = _export_csv(app, runner, tmp_path, 60)
+    small = tmp_path / "fifty.csv"
+    pd.read_csv(csv_path).head(50).to_csv(small, index=False)
+    codes = ["--missing-code", "-7", "--missing-code", "-9"]
+    # pytest turns warnings into errors: a RuntimeWarning would fail the command here.
+    result = run(runner, small, "--scales", spec_path, *codes, "--factors", "2")
+    assert result.exit_code == 0, result.output
+    assert "correlation matrix is singular or not positive definite" in result.output
+    assert "only 50 respondents for 38 items" in result.output
+    assert "Notes\n- none" not in result.output
+
+
+@pytest.mark.parametrize("option", ["--html", "--json"])
+def test_an_output_path_that_cannot_be_written_stops_before_the_work(runner, option):
+    result = run(runner, BFI, "--scales", SPEC, option, "/nonexistent/r.html")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {option} /nonexistent/r.html: the folder /nonexistent does not exist\n"
+    )
+
+
+def test_a_csv_with_only_a_header_row_is_refused(runner, tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text(",".join(pd.read_csv(BFI, nrows=0).columns) + "\n")
+    result = run(runner, path, "--scales", SPEC)
+    assert result.exit_code == 1
+    assert "has a header row but no respondents" in result.output
+    assert "argmax" not in result.output
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_ragged_row_is_refused_with_its_line_number(runner, tmp_path, quoted):
+    lines = BFI.read_text().splitlines()
+    lines[7] = '"1",2,3' if quoted else "1,2,3"
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = run(runner, path, "--scales", SPEC)
+    assert result.exit_code == 1
+    fields = len(lines[0].split(","))
+    assert f"line 8 has 3 fields where the header has {fields}" in result.output
+
+
+def test_the_csv_cfa_says_it_dropped_incomplete_rows(runner, tmp_path):
+    out = tmp_path / "cfa.json"
+    result = run(runner, BFI, "--scales", SPEC, "--cfa", "--factors", "5", "--json", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    complete = int(pd.read_csv(BFI)[list(report["items"])].notna().all(axis=1).sum())
+    assert report["cfa"]["n"] == complete < 2800
+    note = f"the CFA used the {complete} of 2800 respondents who answered every item"
+    assert any(n.startswith(note) for n in report["notes"]) and note in result.output
