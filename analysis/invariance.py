@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import linalg, stats
+from threadpoolctl import threadpool_limits
 
 from analysis import _sem
 from analysis.ordinal_cfa import (
@@ -141,10 +142,11 @@ def measurement_invariance(
         else []
     )
     try:
-        if ordinal:
-            models, tests = _wlsmv_steps(frame, items, factor_items, codes, labels)
-        else:
-            models, tests = _ml_steps(frame, items, factor_items, codes, labels)
+        with threadpool_limits(limits=1, user_api="blas"):
+            if ordinal:
+                models, tests = _wlsmv_steps(frame, items, factor_items, codes, labels)
+            else:
+                models, tests = _ml_steps(frame, items, factor_items, codes, labels)
     except OrdinalDataError as error:
         raise InvarianceError(str(error)) from None
     for test in tests:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import linalg, stats
+from threadpoolctl import threadpool_limits
 
 from analysis import _sem
 from analysis.ordinal_stats import OrdinalStatistics, ordinal_statistics
@@ -144,9 +145,11 @@ def wlsmv_cfa(data: pd.DataFrame, spec: Any) -> OrdinalCFAResult:
     items = model_items(factor_items)
     frame = complete_rows(data, items)
     groups = np.zeros(len(frame), dtype=int)
-    sample = group_statistics(frame, items, groups, ["all"])
-    layout = _sem.build_layout("dwls", items, factor_items, n_thresholds=sample[0].n_thresholds)
-    fit = fit_wlsmv(layout, sample)
+    # small matrices: threaded BLAS only adds contention
+    with threadpool_limits(limits=1, user_api="blas"):
+        sample = group_statistics(frame, items, groups, ["all"])
+        layout = _sem.build_layout("dwls", items, factor_items, n_thresholds=sample[0].n_thresholds)
+        fit = fit_wlsmv(layout, sample)
     notes = []
     if len(frame) < len(data):
         notes.append(
@@ -468,7 +471,8 @@ def fit_measures(fit: WLSMVFit) -> dict[str, float | None]:
         out["tli.robust"] = tli(
             r["xx3"], fit.df, r["xx3_null"], fit.baseline_df, r["c_hat3"], r["c_hat3_null"]
         )
-        out["rmsea.robust"] = rmsea(r["xx3"], r["df3"], fit.n_total, groups, r["c_hat3"])
+        # lavaan 0.6-14 divides by N - G here too (later versions by N)
+        out["rmsea.robust"] = rmsea(r["xx3"], r["df3"], n, groups, r["c_hat3"])
     return out
 
 
