@@ -10,7 +10,7 @@ JSON of ``healing-survey analyze --json`` documented in the README.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,10 @@ from analysis.reliability import (
     scale_reliability_from_moments,
 )
 
+if TYPE_CHECKING:  # imported where used: only --ordinal --cfa and --group need them
+    from analysis.invariance import InvarianceResult
+    from analysis.ordinal_cfa import OrdinalCFAResult
+
 METHODS = ("minres", "ml", "pa")
 ROTATIONS = ("oblimin", "promax", "varimax", "none")
 
@@ -47,8 +51,10 @@ class WorkupOptions:
     """What the workup computes; the defaults are psych's.
 
     ``factors`` is a number of factors or ``"auto"`` (the parallel analysis decides).
-    ``ordinal`` factors polychoric correlations instead of Pearson ones. ``ci_method`` is
-    ``"feldt"`` or ``"bootstrap"`` (only with the responses at hand).
+    ``ordinal`` factors polychoric correlations instead of Pearson ones and fits the CFA by
+    WLSMV instead of ML. ``ci_method`` is ``"feldt"`` or ``"bootstrap"`` (only with the
+    responses at hand). ``group`` names a column of the responses: configural, metric and
+    scalar invariance across its groups (ML, or WLSMV when ``ordinal``).
     """
 
     factors: int | str = "auto"
@@ -60,6 +66,7 @@ class WorkupOptions:
     iterations: int = 20
     ci_method: str = "feldt"
     n_boot: int = 1000
+    group: str | None = None
 
     def __post_init__(self) -> None:
         if self.factors != "auto" and (
@@ -85,6 +92,7 @@ class WorkupOptions:
             "seed": self.seed,
             "iterations": self.iterations,
             "ci_method": self.ci_method,
+            "group": self.group,
         }
 
 
@@ -105,8 +113,9 @@ class Workup:
     bartlett: BartlettResult
     parallel: ParallelResult | None
     efa: EFAResult | None
-    cfa: CFAResult | None
+    cfa: CFAResult | OrdinalCFAResult | None
     notes: tuple[str, ...] = field(default=())
+    invariance: InvarianceResult | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -118,6 +127,7 @@ class Workup:
             "omega": None if self.omega is None else _omega_dict(self.omega),
             "efa": self._efa_dict(),
             "cfa": None if self.cfa is None else _cfa_dict(self.cfa),
+            "invariance": None if self.invariance is None else self.invariance.to_dict(),
             "notes": list(self.notes),
         }
 
@@ -238,9 +248,18 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
         reliability=reliability,
         corr=corr_matrix,
         correlation=correlation,
-        cfa_input=keyed_responses(data, scales) if options.cfa else None,
+        cfa_input=keyed_responses(data, scales) if options.cfa or options.group else None,
         notes=notes,
+        groups=_group_column(data, options.group),
     )
+
+
+def _group_column(data: pd.DataFrame, group: str | None) -> pd.Series | None:
+    if group is None:
+        return None
+    if group not in data.columns:
+        raise ValueError(f"the grouping column {group!r} is not in the data")
+    return data[group]
 
 
 def _moments_of(frame: pd.DataFrame, scales) -> PairwiseMoments:
@@ -284,6 +303,10 @@ def run_workup_from_moments(
     options = options or WorkupOptions()
     if options.ordinal:
         raise ValueError("ordinal (polychoric) analysis needs the responses, not moments")
+    if options.group is not None:
+        raise ValueError(
+            f"invariance across {options.group!r} needs the responses, not pairwise moments"
+        )
     if options.ci_method != "feldt":
         raise ValueError("bootstrap intervals need the responses, not moments")
     scales = read_scales(spec)
@@ -332,6 +355,7 @@ def _assemble(
     correlation,
     cfa_input,
     notes,
+    groups=None,
 ) -> Workup:
     corr_frame = pd.DataFrame(corr, index=items, columns=items)
     factorability = kmo(corr_frame)
@@ -355,10 +379,15 @@ def _assemble(
     if options.cfa:
         if any(len(members) < 2 for members in scales.items.values()):
             notes.append("the CFA needs at least two items per scale; it was not run")
+        elif options.ordinal:
+            confirmatory = _ordinal_cfa(cfa_input, scales, notes)
         else:
             confirmatory = cfa(
                 cfa_input, dict(scales.items), n=n if _is_matrix(cfa_input) else None
             )
+    invariance = None
+    if groups is not None:
+        invariance = _invariance(cfa_input, groups, scales, options, notes)
     return Workup(
         n=n,
         items=items,
@@ -375,7 +404,33 @@ def _assemble(
         efa=exploratory,
         cfa=confirmatory,
         notes=tuple(notes),
+        invariance=invariance,
     )
+
+
+def _ordinal_cfa(responses, scales, notes: list):
+    """WLSMV needs the rows: thresholds, polychorics and their asymptotic covariance."""
+    from analysis.ordinal_cfa import wlsmv_cfa
+
+    if _is_matrix(responses):
+        raise ValueError("the ordinal (WLSMV) CFA needs the responses, not a covariance matrix")
+    result = wlsmv_cfa(responses, dict(scales.items))
+    notes.extend(result.notes)
+    return result
+
+
+def _invariance(responses, groups, scales, options, notes: list):
+    from analysis.invariance import measurement_invariance
+
+    if any(len(members) < 2 for members in scales.items.values()):
+        notes.append("invariance needs at least two items per scale; it was not tested")
+        return None
+    column = f"__group__{options.group}"
+    frame = responses.assign(**{column: groups.to_numpy()})
+    result = measurement_invariance(frame, dict(scales.items), column, ordinal=options.ordinal)
+    result = replace(result, group=options.group)
+    notes.extend(f"invariance: {note}" for note in result.notes)
+    return result
 
 
 def _instrument_omega(corr, items, n, *, n_scales: int, notes: list) -> OmegaResult | None:
@@ -415,12 +470,15 @@ def _omega_dict(result: OmegaResult) -> dict:
     }
 
 
-def _cfa_dict(result: CFAResult) -> dict:
+def _cfa_dict(result) -> dict:
     full = result.to_dict()
+    if full.get("estimator") == "WLSMV":
+        return {key: value for key, value in full.items() if key != "notes"}
     keys = ("chi2", "df", "p", "cfi", "tli", "rmsea", "rmsea_ci", "srmr", "aic", "bic", "n")
     summary = {key: full[key] for key in keys if key in full}
     summary["std_loadings"] = full["std_loadings"]
     summary["factor_correlations"] = full.get("factor_correlations")
     summary["modification_indices"] = full.get("modification_indices")
     summary["converged"] = full.get("converged")
+    summary["estimator"] = "ML"
     return summary

@@ -233,7 +233,19 @@ def _factors(ctx, param, value: str):
     help="EFA rotation.",
 )
 @click.option("--ordinal", is_flag=True, help="Factor polychoric instead of Pearson correlations.")
-@click.option("--cfa", "run_cfa", is_flag=True, help="Fit the scales as a CFA model (ML).")
+@click.option(
+    "--cfa",
+    "run_cfa",
+    is_flag=True,
+    help="Fit the scales as a CFA model (ML; WLSMV with --ordinal).",
+)
+@click.option(
+    "--group",
+    "group",
+    default=None,
+    help="Column of DATA.csv whose groups are compared: configural, metric and scalar "
+    "invariance (ML; WLSMV with --ordinal).",
+)
 @click.option("--seed", type=int, default=None, help="Seed of the parallel analysis.")
 @click.option(
     "--iterations",
@@ -279,6 +291,7 @@ def analyze(
     rotation,
     ordinal,
     run_cfa,
+    group,
     seed,
     iterations,
     bootstrap,
@@ -304,6 +317,7 @@ def analyze(
             iterations=iterations,
             ci_method="bootstrap" if bootstrap else "feldt",
             n_boot=bootstrap or 1000,
+            group=group,
         )
         if from_db:
             result = _analyze_database(ctx, form_id, options)
@@ -330,7 +344,12 @@ def _analyze_file(data: str, scales_path: str, options, missing_codes=()):
     responses = read_responses_csv(data, spec, missing_codes=missing_codes)
     for warning in responses.warnings:
         click.echo(f"warning: {warning}", err=True)
-    return run_workup(responses.frame, spec, options)
+    frame = responses.frame
+    if options.group is not None:
+        from analysis.responses_file import read_group_column
+
+        frame = frame.assign(**{options.group: read_group_column(data, options.group).to_numpy()})
+    return run_workup(frame, spec, options)
 
 
 def _analyze_database(ctx, form_id: str, options):
