@@ -425,10 +425,12 @@ def _invariance(responses, groups, scales, options, notes: list):
     if any(len(members) < 2 for members in scales.items.values()):
         notes.append("invariance needs at least two items per scale; it was not tested")
         return None
-    column = f"__group__{options.group}"
-    frame = responses.assign(**{column: groups.to_numpy()})
-    result = measurement_invariance(frame, dict(scales.items), column, ordinal=options.ordinal)
-    result = replace(result, group=options.group)
+    if options.group in responses.columns:
+        raise ValueError(f"the grouping column {options.group!r} is an item of the scales")
+    frame = responses.assign(**{options.group: groups.to_numpy()})
+    result = measurement_invariance(
+        frame, dict(scales.items), options.group, ordinal=options.ordinal
+    )
     notes.extend(f"invariance: {note}" for note in result.notes)
     return result
 

@@ -243,8 +243,8 @@ def _factors(ctx, param, value: str):
     "--group",
     "group",
     default=None,
-    help="Column of DATA.csv whose groups are compared: configural, metric and scalar "
-    "invariance (ML; WLSMV with --ordinal).",
+    help="Column of DATA.csv (with --from-db: language, clinic or wave) whose groups are "
+    "compared: configural, metric and scalar invariance (ML; WLSMV with --ordinal).",
 )
 @click.option("--seed", type=int, default=None, help="Seed of the parallel analysis.")
 @click.option(
@@ -359,6 +359,15 @@ def _analyze_database(ctx, form_id: str, options):
     from survey.analyze import form_moments
 
     app = ctx.ensure_object(ScriptInfo).load_app()
+    if options.group is not None:  # invariance needs the rows, not pairwise moments
+        from analysis.workup import run_workup
+        from survey.analyze import form_responses_by_group
+
+        with app.app_context():
+            frame, spec = form_responses_by_group(form_id, options.group)
+        if frame.empty:
+            raise ValueError(f"no submitted responses to the {form_id!r} form yet")
+        return run_workup(frame, spec, options)
     with app.app_context():
         moments, spec = form_moments(form_id)
     if moments.n_rows == 0:

@@ -80,3 +80,22 @@ def test_group_problems_are_named(runner, tmp_path):
     assert result.exit_code == 1
     assert "item 'C1' has no answer 1 in group '2'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_from_db_groups_by_a_response_property(app, runner, tmp_path):
+    from survey.analyze import form_responses_by_group
+
+    assert runner.invoke(args=["demo", "--dyads", "150", "--seed", "11"]).exit_code == 0
+    with app.app_context():
+        frame, _ = form_responses_by_group("patient", "wave", chunk_size=37)
+    assert frame["wave"].notna().all() and len(frame) > 0
+    result = run(runner, "--from-db", "--form", "patient", "--group", "clinic")
+    assert result.exit_code == 1  # the demo has one clinic
+    assert "grouping column 'clinic' has 1 group(s) with complete answers" in result.output
+    result = run(runner, "--from-db", "--form", "patient", "--group", "wave")
+    # the demo's third waves are few: the group is named, not a traceback
+    assert result.exit_code == 1
+    assert "group '3' has 15 complete rows for 38 items: too few" in result.output
+    bad = run(runner, "--from-db", "--form", "patient", "--group", "shoe_size")
+    assert bad.exit_code == 1
+    assert "--from-db can group by language, clinic, wave; got 'shoe_size'" in bad.output
