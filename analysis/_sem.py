@@ -56,8 +56,8 @@ def build_layout(
     ML with several groups has a mean structure (intercepts free per group, latent means 0);
     ``equal`` holds lavaan's ``group.equal`` words: ``"loadings"``, ``"intercepts"``,
     ``"thresholds"``. With equal intercepts the latent means of groups 2..G are freed; with
-    equal thresholds (DWLS, delta parameterization) the scale factors of groups 2..G are freed
-    for items with more than two categories.
+    equal thresholds (DWLS, delta parameterization) the latent means and the scale factors of
+    groups 2..G are freed, as lavaan 0.6-14 does (binary items included).
     """
     p, factors = len(items), tuple(factor_items)
     m, groups = len(factors), n_groups
@@ -98,7 +98,8 @@ def build_layout(
                 for k in range(int(n_thresholds[i])):
                     shared = g > 0 and "thresholds" in equal
                     threshold[g, i, k] = threshold[0, i, k] if shared else next(counter)
-                if g > 0 and "thresholds" in equal and n_thresholds[i] > 1:
+                # lavaan 0.6-14 frees them for binary items too (0.6-20 no longer does)
+                if g > 0 and "thresholds" in equal:
                     scale[g, i] = next(counter)
         # lavaan 0.6-14 frees the latent means of groups 2..G with equal intercepts, and for
         # ordinal data also with equal thresholds (with the scale factors, above)

@@ -190,3 +190,24 @@ def test_invariant_simulated_groups_pass():
     )
     assert [t["verdict"] for t in result.tests] == ["invariant", "invariant"]
     assert all(result.models[s]["converged"] for s in ("configural", "metric", "scalar"))
+
+
+def test_binary_and_three_category_items_match_lavaan(bfi_gender):
+    # reference_wlsmv.R, "mixed categories": A1 > 3 (binary), C1 collapsed to 3..5
+    mixed = bfi_gender.assign(
+        A1=(bfi_gender["A1"] > 3).astype(float).where(bfi_gender["A1"].notna()),
+        C1=bfi_gender["C1"].clip(3, 5),
+    )
+    result = measurement_invariance(mixed, M2, "gender", ordinal=True)
+    scalar = result.models["scalar"]
+    # fitMeasures(cfa(m2, mixed, ordered = TRUE, group = "gender",
+    #                 group.equal = c("loadings", "thresholds"))): lavaan 0.6-14 frees the
+    # scale factor of the binary item too (df 107)
+    assert scalar["df"] == 107
+    assert scalar["chi2"] == pytest.approx(463.70144491781, abs=0.01)
+    assert scalar["chi2_scaled"] == pytest.approx(554.34892039208, abs=0.01)
+    assert scalar["cfi_scaled"] == pytest.approx(0.95117558956, abs=1e-5)
+    assert scalar["rmsea_scaled"] == pytest.approx(0.05638562926, abs=1e-5)
+    # lavTestLRT(me, sc)
+    assert result.tests[1]["chi2_diff"] == pytest.approx(74.94862808, abs=1e-3)
+    assert result.tests[1]["df_diff"] == 31

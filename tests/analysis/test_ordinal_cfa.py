@@ -152,3 +152,20 @@ def test_bad_input_is_named(bfi):
     fractional = bfi.assign(A1=bfi["A1"] + 0.5)
     with pytest.raises(OrdinalDataError, match="integer answers"):
         wlsmv_cfa(fractional, M2)
+
+
+def test_binary_and_three_category_items_match_lavaan():
+    # reference_wlsmv.R, "mixed categories": cfa(m2, data = mixed, ordered = TRUE)
+    data = pd.read_csv(HERE / "data" / "c_bfi_gender.csv")
+    mixed = data.assign(
+        A1=(data["A1"] > 3).astype(float).where(data["A1"].notna()), C1=data["C1"].clip(3, 5)
+    )
+    fit = wlsmv_cfa(mixed, M2)
+    assert len(fit.thresholds["A1"]) == 1 and len(fit.thresholds["C1"]) == 2
+    assert fit.chi2 == pytest.approx(346.29249259181, abs=0.01)
+    assert fit.chi2_scaled == pytest.approx(450.77633303158, abs=0.01)
+    assert fit.cfi_scaled == pytest.approx(0.95633223932, abs=1e-6)
+    assert fit.robust["cfi"] == pytest.approx(0.90257941668, abs=1e-6)
+    assert fit.robust["tli"] == pytest.approx(0.87106099266, abs=1e-6)
+    assert fit.robust["rmsea"] == pytest.approx(0.08696770673, abs=1e-6)
+    assert fit.srmr == pytest.approx(0.05143624165, abs=1e-6)

@@ -91,3 +91,18 @@ print(pt2[pt2$group == 2 & pt2$op %in% c("~*~", "~1") , c("lhs", "op", "rhs", "f
 print(as.data.frame(lavTestLRT(wconf, wmetric, wscalar)), digits = 10)
 print(as.data.frame(lavTestLRT(wconf, wmetric, wscalar2)), digits = 10)
 show_std(wmetric, ops = "=~")
+
+cat("== mixed categories: A1 dichotomized (A1 > 3), C1 collapsed to 3..5 ==\n")
+mixed <- bfig
+mixed$A1 <- as.integer(mixed$A1 > 3)
+mixed$C1 <- pmin(pmax(mixed$C1, 3), 5)
+fit <- cfa(m2, data = mixed, ordered = TRUE)
+fm <- fitMeasures(fit, c("chisq", "chisq.scaled", "cfi.scaled", "cfi.robust", "tli.robust",
+                         "rmsea.robust", "srmr"))
+print(setNames(as.numeric(fm), names(fm)), digits = 10)
+me <- cfa(m2, data = mixed, ordered = TRUE, group = "gender", group.equal = "loadings")
+sc <- cfa(m2, data = mixed, ordered = TRUE, group = "gender",
+          group.equal = c("loadings", "thresholds"))
+fm <- fitMeasures(sc, c("chisq", "df", "chisq.scaled", "cfi.scaled", "rmsea.scaled"))
+print(setNames(as.numeric(fm), names(fm)), digits = 10)
+print(as.data.frame(lavTestLRT(me, sc)), digits = 10)
