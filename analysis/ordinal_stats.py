@@ -288,18 +288,25 @@ def _threshold_slopes(own: np.ndarray, other: np.ndarray, rho: np.ndarray) -> np
 
 
 def _score_crossproducts(codes, th_scores, used, rho_scores, first, second) -> np.ndarray:
-    """Sum over respondents of the outer product of their stacked scores, in row chunks."""
+    """Sum over respondents of the outer product of their stacked scores, in row chunks.
+
+    Each respondent's score of a pair is looked up in the pair's cell table by one flat index
+    (pair offset + a * width + b), which is cheaper than three-way fancy indexing.
+    """
     n_rows, n_items = codes.shape
+    width = rho_scores.shape[1]
     n_th = int(used.sum())
     size = n_th + len(first)
     inner = np.zeros((size, size))
     items = np.arange(n_items)
-    pairs = np.arange(len(first))
+    rho_flat = rho_scores.ravel()
+    pair_offset = (np.arange(len(first)) * width * width).astype(np.int32)
+    small = codes.astype(np.int32)
     for start in range(0, n_rows, _CHUNK_ROWS):
-        chunk = codes[start : start + _CHUNK_ROWS]
-        th = th_scores[items, chunk]  # rows x items x (width - 1)
+        chunk = small[start : start + _CHUNK_ROWS]
         scores = np.empty((len(chunk), size))
-        scores[:, :n_th] = th[:, used]
-        scores[:, n_th:] = rho_scores[pairs, chunk[:, first], chunk[:, second]]
+        scores[:, :n_th] = th_scores[items, chunk][:, used]
+        cells = chunk[:, first] * width + chunk[:, second] + pair_offset
+        np.take(rho_flat, cells, out=scores[:, n_th:])
         inner += scores.T @ scores
     return inner
