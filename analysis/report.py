@@ -561,7 +561,8 @@ def _html_cfa(cfa: dict | None) -> str:
         parts.append(_html_table(header, indices, caption="Largest modification indices", text=3))
     if cfa.get("thresholds"):
         rows = [
-            [item, " ".join(_num(t, 2) for t in tau)] for item, tau in cfa["thresholds"].items()
+            [item, " ".join(_num(t, 2).replace("-0.00", "0.00") for t in tau)]
+            for item, tau in cfa["thresholds"].items()
         ]
         parts.append(_html_table(["item", "thresholds"], rows, caption="Thresholds"))
     return _section("Confirmatory factor analysis", "\n".join(parts))
