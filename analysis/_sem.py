@@ -267,7 +267,7 @@ def fit_dwls(layout, observed, weights, n_obs, start) -> tuple[np.ndarray, bool]
             weighted = delta * weights[g][:, None]
             hessian += factor[g] * weighted.T @ delta
             gradient += factor[g] * weighted.T @ residual
-        step = np.linalg.solve(hessian, gradient)
+        step = solve_information(hessian, gradient)
         theta, current, done = _line_search(objective, theta, step, current, gradient)
         if done:
             return theta, True
@@ -296,11 +296,37 @@ def fit_ml(layout, covariances, means, n_obs, start) -> tuple[np.ndarray, bool]:
             info_g, score_g = _ml_information(layout, theta, g, covariances[g], means[g])
             information += counts[g] * info_g
             score += counts[g] * score_g
-        step = np.linalg.solve(information, score)
+        step = solve_information(information, score)
         theta, current, done = _line_search(objective, theta, step, current, score)
         if done:
             return theta, True
     return theta, False
+
+
+class ModelFitError(ValueError):
+    """The model cannot be fitted to these data (not identified, or degenerate data)."""
+
+
+def solve_information(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """Solve with the information matrix, or say plainly why the model cannot be fitted."""
+    try:
+        return np.linalg.solve(matrix, vector)
+    except np.linalg.LinAlgError:
+        raise ModelFitError(
+            "the information matrix of the model is singular: the model is not identified "
+            "with these items (e.g. a one-factor model with two items) or the data are degenerate"
+        ) from None
+
+
+def check_degrees_of_freedom(n_statistics: int, layout: Layout) -> int:
+    """Degrees of freedom, or an error when the model has more parameters than statistics."""
+    df = n_statistics - layout.n_free
+    if df < 0:
+        raise ModelFitError(
+            f"the model has {layout.n_free} free parameters but only {n_statistics} sample "
+            "statistics: it is not identified (negative degrees of freedom)"
+        )
+    return df
 
 
 def _line_search(objective, theta, step, current, gradient):

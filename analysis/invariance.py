@@ -216,6 +216,8 @@ def _ml_steps(frame, items, factor_items, codes, labels):
         layout = _sem.build_layout(
             "ml", items, factor_items, n_groups=len(labels), equal=_EQUAL[step]
         )
+        p = len(items)
+        _sem.check_degrees_of_freedom(len(labels) * (p * (p + 1) // 2 + p), layout)
         start = _sem.start_values(layout, covs, means=means)
         theta, converged = _sem.fit_ml(layout, covs, means, counts, start)
         fits[step] = _ml_measures(layout, theta, covs, means, counts, converged)

@@ -284,6 +284,7 @@ def fit_wlsmv(layout: _sem.Layout, sample: list[OrdinalStatistics]) -> WLSMVFit:
     weights = [1.0 / np.diag(s.gamma) for s in sample]
     n_obs = [s.n for s in sample]
     thresholds = [s.thresholds for s in sample]
+    _sem.check_degrees_of_freedom(sum(len(o) for o in observed), layout)
     start = _sem.start_values(layout, [s.correlation for s in sample], thresholds=thresholds)
     theta, converged = _sem.fit_dwls(layout, observed, weights, n_obs, start)
     n_total = sum(n_obs)
@@ -297,7 +298,7 @@ def fit_wlsmv(layout: _sem.Layout, sample: list[OrdinalStatistics]) -> WLSMVFit:
     information = sum(
         fg[g] * (deltas[g] * weights[g][:, None]).T @ deltas[g] for g in range(len(deltas))
     )
-    e_inverse = np.linalg.inv(information)
+    e_inverse = _sem.solve_information(information, np.eye(layout.n_free))
     delta_all = np.vstack(deltas)
     v_all = np.concatenate([fg[g] * weights[g] for g in range(len(weights))])
     gamma_all = linalg.block_diag(*[sample[g].gamma / fg[g] for g in range(len(sample))])

@@ -211,3 +211,8 @@ def test_binary_and_three_category_items_match_lavaan(bfi_gender):
     # lavTestLRT(me, sc)
     assert result.tests[1]["chi2_diff"] == pytest.approx(74.94862808, abs=1e-3)
     assert result.tests[1]["df_diff"] == 31
+
+
+def test_unidentified_model_is_refused(hs):
+    with pytest.raises(ValueError, match="not identified"):
+        measurement_invariance(hs, {"visual": ["x1", "x2"]}, "school")

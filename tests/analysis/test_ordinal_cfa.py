@@ -169,3 +169,8 @@ def test_binary_and_three_category_items_match_lavaan():
     assert fit.robust["tli"] == pytest.approx(0.87106099266, abs=1e-6)
     assert fit.robust["rmsea"] == pytest.approx(0.08696770673, abs=1e-6)
     assert fit.srmr == pytest.approx(0.05143624165, abs=1e-6)
+
+
+def test_unidentified_model_is_refused(bfi):
+    with pytest.raises(ValueError, match="negative degrees of freedom"):
+        wlsmv_cfa(bfi, {"A": ["A1", "A2"]})
