@@ -156,6 +156,11 @@ def wlsmv_cfa(data: pd.DataFrame, spec: Any) -> OrdinalCFAResult:
             f"WLSMV used the {len(frame)} of {len(data)} rows answered on every model item "
             "(listwise, lavaan's default)"
         )
+    if fit.robust["xx3"] is None:
+        notes.append(
+            "robust CFI/TLI/RMSEA are not available: the polychoric correlation matrix is not "
+            "positive definite (lavaan returns NA)"
+        )
     return result_of(fit, notes=tuple(notes))
 
 

@@ -33,19 +33,21 @@ def form_moments(form_id: str, *, chunk_size: int = CHUNK_SIZE):
 GROUPINGS = ("language", "clinic", "wave")
 
 
-def form_responses_by_group(form_id: str, group: str, *, chunk_size: int = CHUNK_SIZE):
-    """A form's submitted responses as rows (items as columns, NaN for codes and blanks) with
-    the column ``group`` (the response's language, clinic name or wave number), and the spec.
+def form_responses_by_group(form_id: str, group: str | None, *, chunk_size: int = CHUNK_SIZE):
+    """A form's submitted responses as rows (items as columns, NaN for codes and blanks), with
+    the column ``group`` (the response's language, clinic name or wave number) unless
+    ``group`` is None, and the form's scale specification.
 
-    Invariance models need the rows, not pairwise moments: the frame holds every response
-    (8 bytes per item and response, e.g. 300 MB for 1,000,000 responses of 38 items).
+    The WLSMV CFA and the invariance models need the rows, not pairwise moments: the frame
+    holds every response (8 bytes per item and response, e.g. 300 MB for 1,000,000 responses
+    of 38 items).
     """
     import numpy as np
     import pandas as pd
 
     from survey.dataset import response_labels
 
-    if group not in GROUPINGS:
+    if group is not None and group not in GROUPINGS:
         raise ValueError(f"--from-db can group by {', '.join(GROUPINGS)}; got {group!r}")
     form = load_bank().form(form_id)
     spec: ScaleSpec = form.scale_spec()
@@ -54,6 +56,7 @@ def form_responses_by_group(form_id: str, group: str, *, chunk_size: int = CHUNK
     chunks = list(iter_value_chunks(selection, item_ids, chunk_size=chunk_size))
     values = np.vstack(chunks) if chunks else np.empty((0, len(item_ids)))
     frame = pd.DataFrame(values, columns=item_ids)
-    labels = response_labels(selection, group)
-    frame[group] = [None if label is None else str(label) for label in labels]
+    if group is not None:
+        labels = response_labels(selection, group)
+        frame[group] = [None if label is None else str(label) for label in labels]
     return frame, spec

@@ -359,7 +359,8 @@ def _analyze_database(ctx, form_id: str, options):
     from survey.analyze import form_moments
 
     app = ctx.ensure_object(ScriptInfo).load_app()
-    if options.group is not None:  # invariance needs the rows, not pairwise moments
+    if options.group is not None or (options.ordinal and options.cfa):
+        # invariance and the WLSMV CFA need the rows, not pairwise moments
         from analysis.workup import run_workup
         from survey.analyze import form_responses_by_group
 

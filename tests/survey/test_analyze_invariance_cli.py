@@ -96,6 +96,12 @@ def test_from_db_groups_by_a_response_property(app, runner, tmp_path):
     # the demo's third waves are few: the group is named, not a traceback
     assert result.exit_code == 1
     assert "group '3' has 15 complete rows for 38 items: too few" in result.output
+    out = tmp_path / "ordinal.json"
+    result = run(runner, "--from-db", "--form", "patient", "--ordinal", "--cfa", "--json", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["cfa"]["estimator"] == "WLSMV" and report["cfa"]["df"] > 0
+    assert "not positive definite" in " ".join(report["notes"])  # robust indices: lavaan NA
     bad = run(runner, "--from-db", "--form", "patient", "--group", "shoe_size")
     assert bad.exit_code == 1
     assert "--from-db can group by language, clinic, wave; got 'shoe_size'" in bad.output
