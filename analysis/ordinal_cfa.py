@@ -50,6 +50,7 @@ class OrdinalCFAResult:
     cfi: float
     tli: float
     rmsea: float
+    rmsea_ci: tuple[float, float]
     cfi_scaled: float
     tli_scaled: float
     rmsea_scaled: float
@@ -82,6 +83,7 @@ class OrdinalCFAResult:
             "cfi": self.cfi,
             "tli": self.tli,
             "rmsea": self.rmsea,
+            "rmsea_ci": list(self.rmsea_ci),
             "cfi_scaled": self.cfi_scaled,
             "tli_scaled": self.tli_scaled,
             "rmsea_scaled": self.rmsea_scaled,
@@ -509,6 +511,13 @@ def rmsea(x2, df, n, groups=1, c_hat=1.0) -> float:
     return float(np.sqrt(max(x2 / n / df - c_hat / n, 0.0)) * np.sqrt(groups))
 
 
+def _rmsea_interval(chi2: float, df: int, n: int) -> tuple[float, float]:
+    """lavaan's 90% interval of the (naive) RMSEA, with N - G as lavaan uses for DWLS."""
+    from analysis.cfa import _rmsea_interval as interval
+
+    return interval(chi2, df, n)
+
+
 def result_of(fit: WLSMVFit, *, notes: tuple[str, ...] = ()) -> OrdinalCFAResult:
     measures = fit_measures(fit)
     layout, theta = fit.layout, fit.theta
@@ -538,6 +547,7 @@ def result_of(fit: WLSMVFit, *, notes: tuple[str, ...] = ()) -> OrdinalCFAResult
         cfi=measures["cfi"],
         tli=measures["tli"],
         rmsea=measures["rmsea"],
+        rmsea_ci=_rmsea_interval(fit.chi2, fit.df, fit.n_total - layout.n_groups),
         cfi_scaled=measures["cfi.scaled"],
         tli_scaled=measures["tli.scaled"],
         rmsea_scaled=measures["rmsea.scaled"],

@@ -211,6 +211,7 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
     options = options or WorkupOptions()
     scales = read_scales(spec)
     items = _spec_items(scales)
+    groups = _group_column(data, options.group)
     frame = keyed_responses(data, replace(scales, reverse_keyed=frozenset()))
     # One pass of pairwise sums over the answers feeds the item statistics, the reliability
     # and the Pearson correlations; only the polychoric matrix and the CFA go back to the rows.
@@ -250,7 +251,7 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
         correlation=correlation,
         cfa_input=keyed_responses(data, scales) if options.cfa or options.group else None,
         notes=notes,
-        groups=_group_column(data, options.group),
+        groups=groups,
     )
 
 

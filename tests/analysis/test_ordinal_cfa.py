@@ -66,6 +66,8 @@ def test_two_factor_fit_measures_match_lavaan(fit2):
     for key, expected in M2_ROBUST.items():
         assert fit2.robust[key] == pytest.approx(expected, abs=1e-6), key
     assert fit2.converged
+    # fitMeasures(fit, c("rmsea.ci.lower", "rmsea.ci.upper"))
+    assert fit2.rmsea_ci == pytest.approx((0.06260181501, 0.07381780763), abs=1e-6)
     assert any("2632 of 2800 rows" in note for note in fit2.notes)
 
 

@@ -26,7 +26,7 @@ bfi <- read.csv(file.path(here, "data", "b_bfi.csv"))
 bfig <- read.csv(bfi_path)
 hs <- read.csv(hs_path)
 
-measures <- c("chisq", "df", "pvalue", "chisq.scaled", "df.scaled", "pvalue.scaled",
+measures <- c("chisq", "df", "pvalue", "rmsea.ci.lower", "rmsea.ci.upper", "chisq.scaled", "df.scaled", "pvalue.scaled",
               "chisq.scaling.factor", "chisq.shift.parameter", "baseline.chisq",
               "baseline.df", "baseline.chisq.scaled", "cfi", "tli", "rmsea", "cfi.scaled",
               "tli.scaled", "rmsea.scaled", "cfi.robust", "tli.robust", "rmsea.robust", "srmr")
