@@ -29,6 +29,7 @@ from analysis.ordinal_cfa import (
     fit_measures,
     fit_wlsmv,
     group_statistics,
+    json_safe,
     model_items,
     rmsea,
     tli,
@@ -68,17 +69,19 @@ class InvarianceResult:
     notes: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        """Return plain Python values for JSON."""
-        return {
-            "estimator": self.estimator,
-            "group": self.group,
-            "groups": list(self.groups),
-            "group_sizes": list(self.group_sizes),
-            **{step: dict(self.models[step]) for step in STEPS},
-            "tests": [dict(t) for t in self.tests],
-            "cutoffs": dict(self.cutoffs),
-            "notes": list(self.notes),
-        }
+        """Return plain Python values for JSON (NaN as None)."""
+        return json_safe(
+            {
+                "estimator": self.estimator,
+                "group": self.group,
+                "groups": list(self.groups),
+                "group_sizes": list(self.group_sizes),
+                **{step: dict(self.models[step]) for step in STEPS},
+                "tests": [dict(t) for t in self.tests],
+                "cutoffs": dict(self.cutoffs),
+                "notes": list(self.notes),
+            }
+        )
 
 
 def measurement_invariance(

@@ -69,7 +69,10 @@ class OrdinalCFAResult:
     notes: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        """Return plain Python values for JSON."""
+        """Return plain Python values for JSON (NaN, e.g. of a saturated model, as None)."""
+        return json_safe(self._values())
+
+    def _values(self) -> dict[str, Any]:
         return {
             "estimator": self.estimator,
             "chi2": self.chi2,
@@ -102,6 +105,17 @@ class OrdinalCFAResult:
             "converged": self.converged,
             "notes": list(self.notes),
         }
+
+
+def json_safe(value: Any) -> Any:
+    """Nested dicts and lists with NaN and infinities replaced by None."""
+    if isinstance(value, dict):
+        return {key: json_safe(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return value
 
 
 def wlsmv_cfa(data: pd.DataFrame, spec: Any) -> OrdinalCFAResult:

@@ -176,3 +176,13 @@ def test_binary_and_three_category_items_match_lavaan():
 def test_unidentified_model_is_refused(bfi):
     with pytest.raises(ValueError, match="negative degrees of freedom"):
         wlsmv_cfa(bfi, {"A": ["A1", "A2"]})
+
+
+def test_saturated_model_gives_json_safe_values(bfi):
+    import json
+
+    fit = wlsmv_cfa(bfi, {"A": ["A2", "A3", "A4"]})  # df 0
+    assert fit.df == 0
+    out = fit.to_dict()
+    json.dumps(out, allow_nan=False)
+    assert out["chi2_scaled"] is not None and out["p"] is None
