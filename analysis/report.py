@@ -66,6 +66,7 @@ def text_summary(result: dict) -> str:
         _text_efa(result["efa"]),
         _text_cfa(result["cfa"]),
         _text_irt(result.get("irt")),
+        _text_invariance(result.get("invariance")),
         notes,
     ]
     return "\n\n".join(sections) + "\n"
@@ -107,6 +108,7 @@ def html_report(result: dict, *, title: str = "healing-survey analysis") -> str:
         _html_efa(efa),
         _html_cfa(result["cfa"]),
         _html_irt(result.get("irt")),
+        _html_invariance(result.get("invariance")),
         _section("Notes", _html_list(result["notes"] or ["none"])),
     ]
     return (
@@ -164,13 +166,45 @@ def _weakest_item(scale: dict) -> tuple[str, dict]:
 
 
 def _fit_rows(cfa: dict) -> list[list[str]]:
-    """Index, value, cut-off and whether the value meets it."""
+    """Index, value, cut-off and whether the value meets it (WLSMV: scaled, then robust)."""
+    if cfa.get("estimator") == "WLSMV":
+        return _wlsmv_fit_rows(cfa)
     rows = []
     for name, comparison, bound in FIT_CUTOFFS:
         cutoff = f"{comparison} {bound:.2f}".replace("0.", ".")
         rows.append([name.upper(), _num(cfa[name]), cutoff, _meets(cfa[name], comparison, bound)])
     rows[2][1] += " " + _ci(cfa["rmsea_ci"])
     return rows
+
+
+def _wlsmv_fit_rows(cfa: dict) -> list[list[str]]:
+    rows = []
+    for suffix, values in (("", _scaled_indices(cfa)), (" robust", cfa["robust"])):
+        for name, comparison, bound in FIT_CUTOFFS:
+            if name == "srmr" and suffix:
+                continue
+            value = values.get(name)
+            cutoff = f"{comparison} {bound:.2f}".replace("0.", ".")
+            label = name.upper() + (suffix if name != "srmr" else "")
+            rows.append([label, _num(value), cutoff, _meets(value, comparison, bound)])
+    return rows
+
+
+def _scaled_indices(cfa: dict) -> dict:
+    keys = ("cfi", "tli", "rmsea")
+    return {**{k: cfa[f"{k}_scaled"] for k in keys}, "srmr": cfa["srmr"]}
+
+
+def _cfa_heading(cfa: dict) -> str:
+    """The test statistic line: ML chi-square, or WLSMV's naive and scaled-shifted ones."""
+    line = f"chi2({cfa['df']}) = {_num(cfa['chi2'], 2)}, {_p_value(cfa['p'])}"
+    if cfa.get("estimator") == "WLSMV":
+        line = (
+            f"DWLS chi2({cfa['df']}) = {_num(cfa['chi2'], 2)}; scaled-shifted chi2"
+            f"({_num(cfa['df_scaled'], 0)}) = {_num(cfa['chi2_scaled'], 2)}, "
+            f"{_p_value(cfa['p_scaled'])}"
+        )
+    return line
 
 
 def _meets(value: float | None, comparison: str, bound: float) -> str:
@@ -325,14 +359,18 @@ def _text_cfa(cfa: dict | None) -> str:
         for row in _largest_indices(cfa, 5)
     ]
     converged = "" if cfa["converged"] else " (NOT converged)"
+    estimator = cfa.get("estimator", "ML")
     return "\n".join(
         [
-            f"CFA (ML, n = {cfa['n']}){converged}: chi2({cfa['df']}) = {_num(cfa['chi2'], 2)}, "
-            f"{_p_value(cfa['p'])}",
+            f"CFA ({estimator}, n = {cfa['n']}){converged}: {_cfa_heading(cfa)}",
             _text_table(["index", "value", "cut-off", "meets"], _fit_rows(cfa)),
             "Conventional cut-offs (Hu & Bentler 1999): CFI/TLI >= .95, RMSEA <= .06, SRMR <= .08",
-            "Largest modification indices",
-            _text_table(["parameter", "mi", "epc"], indices) if indices else "none",
+            *(
+                ["Largest modification indices"]
+                + [_text_table(["parameter", "mi", "epc"], indices) if indices else "none"]
+                if estimator == "ML"
+                else []
+            ),
         ]
     )
 
@@ -546,12 +584,23 @@ def _html_cfa(cfa: dict | None) -> str:
         for row in _largest_indices(cfa, 10)
     ]
     converged = "" if cfa["converged"] else "; did NOT converge"
+    if cfa.get("estimator") == "WLSMV":
+        summary = (
+            f"<p>WLSMV estimation (DWLS on polychoric correlations and thresholds, as lavaan "
+            f"<code>ordered = TRUE</code>), n = {cfa['n']}: {escape(_cfa_heading(cfa))}"
+            f"{converged}. CFI, TLI and RMSEA from the scaled statistic, then lavaan's robust "
+            "versions (Savalei 2021). Conventional cut-offs of Hu &amp; Bentler (1999).</p>"
+        )
+    else:
+        summary = (
+            f"<p>ML estimation, n = {cfa['n']}: &chi;<sup>2</sup>({cfa['df']}) = "
+            f"{_num(cfa['chi2'], 2)}, "
+            f"{escape(_p_value(cfa['p']))}; AIC {_num(cfa.get('aic'), 1)}, BIC "
+            f"{_num(cfa.get('bic'), 1)}{converged}. Conventional cut-offs of Hu &amp; Bentler "
+            "(1999).</p>"
+        )
     parts = [
-        f"<p>ML estimation, n = {cfa['n']}: &chi;<sup>2</sup>({cfa['df']}) = "
-        f"{_num(cfa['chi2'], 2)}, "
-        f"{escape(_p_value(cfa['p']))}; AIC {_num(cfa.get('aic'), 1)}, BIC "
-        f"{_num(cfa.get('bic'), 1)}{converged}. Conventional cut-offs of Hu &amp; Bentler (1999)."
-        "</p>",
+        summary,
         _html_table(["index", "value", "cut-off", "meets"], fit, caption="Fit indices"),
         _html_table(
             ["scale", "item", "std. loading"], loadings, caption="Standardized loadings", text=2
@@ -565,7 +614,99 @@ def _html_cfa(cfa: dict | None) -> str:
     if indices:
         header = ["lhs", "op", "rhs", "mi", "epc"]
         parts.append(_html_table(header, indices, caption="Largest modification indices", text=3))
+    if cfa.get("thresholds"):
+        rows = [
+            [item, " ".join(_num(t, 2).replace("-0.00", "0.00") for t in tau)]
+            for item, tau in cfa["thresholds"].items()
+        ]
+        parts.append(_html_table(["item", "thresholds"], rows, caption="Thresholds"))
     return _section("Confirmatory factor analysis", "\n".join(parts))
+
+
+def _invariance_rows(invariance: dict) -> tuple[list[str], list[list[str]], list[str], list]:
+    """Model fit rows and difference-test rows of the invariance table."""
+    scaled = invariance["estimator"] == "WLSMV"
+    suffix = "_scaled" if scaled else ""
+    header = ["model", "chi2", "df", "CFI", "TLI", "RMSEA", "SRMR"]
+    if scaled:
+        header[1] = "scaled chi2"
+    rows = []
+    for step in ("configural", "metric", "scalar"):
+        model = invariance[step]
+        rows.append(
+            [
+                step,
+                _num(model["chi2" + suffix], 2),
+                str(model["df"]),
+                _num(model["cfi" + suffix]),
+                _num(model["tli" + suffix]),
+                _num(model["rmsea" + suffix]),
+                _num(model["srmr"]),
+            ]
+        )
+    test_header = ["comparison", "chi2 diff", "df", "p", "dCFI", "dRMSEA", "verdict"]
+    tests = [
+        [
+            t["models"],
+            _num(t["chi2_diff"], 2),
+            str(t["df_diff"]),
+            _p_value(t["p"]).removeprefix("p ").removeprefix("= "),
+            f"{t['delta_cfi']:+.3f}",
+            f"{t['delta_rmsea']:+.3f}",
+            t["verdict"],
+        ]
+        for t in invariance["tests"]
+    ]
+    return header, rows, test_header, tests
+
+
+def _invariance_cutoffs(invariance: dict) -> str:
+    cut = invariance["cutoffs"]
+    method = invariance["tests"][0]["method"] if invariance["tests"] else ""
+    return (
+        f"Difference tests: {method}. Cut-offs of {cut['source']}: dCFI <= {cut['delta_cfi']:.3f} "
+        f"with dRMSEA >= {cut['delta_rmsea']:.3f} suggests non-invariance; one of the two alone "
+        "is marked doubtful."
+    )
+
+
+def _text_invariance(invariance: dict | None) -> str:
+    if invariance is None:
+        return "Measurement invariance: not tested"
+    header, rows, test_header, tests = _invariance_rows(invariance)
+    groups = ", ".join(
+        f"{g} (n = {n})"
+        for g, n in zip(invariance["groups"], invariance["group_sizes"], strict=True)
+    )
+    return "\n".join(
+        [
+            f"Measurement invariance across {invariance['group']} ({invariance['estimator']}): "
+            f"{groups}",
+            _text_table(header, rows),
+            _text_table(test_header, tests),
+            _invariance_cutoffs(invariance),
+        ]
+    )
+
+
+def _html_invariance(invariance: dict | None) -> str:
+    if invariance is None:
+        return ""
+    header, rows, test_header, tests = _invariance_rows(invariance)
+    verdicts = [[*row[:-1], _flag(row[-1], row[-1] != "invariant")] for row in tests]
+    groups = ", ".join(
+        f"{g} (n = {n})"
+        for g, n in zip(invariance["groups"], invariance["group_sizes"], strict=True)
+    )
+    scaled = " (scaled statistic and indices)" if invariance["estimator"] == "WLSMV" else ""
+    parts = [
+        f"<p>{escape(invariance['estimator'])} across <b>{escape(invariance['group'])}</b>: "
+        f"{escape(groups)}.</p>",
+        _html_table(header, rows, caption=f"Fit of the nested models{scaled}"),
+        _html_table(test_header, verdicts, caption="Differences between neighbours"),
+        f"<p>{escape(_invariance_cutoffs(invariance))}</p>",
+    ]
+    return _section("Measurement invariance", "\n".join(parts))
 
 
 # Inline SVG figures.

@@ -171,3 +171,20 @@ def _check_shape(frame: pd.DataFrame, path: Path) -> list[str]:
     if len(few):
         warnings.append(f"more than half of the answers are missing for {', '.join(few)}")
     return warnings
+
+
+def read_group_column(path: str | Path, column: str) -> pd.Series:
+    """The grouping column ``column`` of a responses CSV as text (empty cells are missing).
+
+    Rows are those :func:`read_responses_csv` reads, in the same order.
+    """
+    path = Path(path)
+    header = _header(path)
+    if column not in header:
+        raise ResponsesFileError(
+            f"{path}: no column {column!r} to group by (columns: {', '.join(header[:12])}"
+            f"{', ...' if len(header) > 12 else ''})"
+        )
+    frame = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False)
+    values = frame[column].str.strip()
+    return values.where(~values.isin(["", "NA", "N/A", "."]))

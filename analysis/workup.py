@@ -37,9 +37,11 @@ from analysis.reliability import (
     scale_reliability_from_moments,
 )
 
-if TYPE_CHECKING:  # the CFA and the GRM (and their SciPy imports) load only when asked for
+if TYPE_CHECKING:  # imported where used: only when asked for (CFA, GRM, invariance)
     from analysis.cfa import CFAResult
+    from analysis.invariance import InvarianceResult
     from analysis.irt import GRMResult
+    from analysis.ordinal_cfa import OrdinalCFAResult
 
 METHODS = ("minres", "ml", "pa")
 ROTATIONS = ("oblimin", "promax", "varimax", "none")
@@ -50,8 +52,10 @@ class WorkupOptions:
     """What the workup computes; the defaults are psych's.
 
     ``factors`` is a number of factors or ``"auto"`` (the parallel analysis decides).
-    ``ordinal`` factors polychoric correlations instead of Pearson ones. ``ci_method`` is
-    ``"feldt"`` or ``"bootstrap"`` (only with the responses at hand).
+    ``ordinal`` factors polychoric correlations instead of Pearson ones and fits the CFA by
+    WLSMV instead of ML. ``ci_method`` is ``"feldt"`` or ``"bootstrap"`` (only with the
+    responses at hand). ``group`` names a column of the responses: configural, metric and
+    scalar invariance across its groups (ML, or WLSMV when ``ordinal``).
     """
 
     factors: int | str = "auto"
@@ -64,6 +68,7 @@ class WorkupOptions:
     ci_method: str = "feldt"
     n_boot: int = 1000
     irt: bool = False
+    group: str | None = None
 
     def __post_init__(self) -> None:
         if self.factors != "auto" and (
@@ -90,6 +95,7 @@ class WorkupOptions:
             "iterations": self.iterations,
             "ci_method": self.ci_method,
             "irt": self.irt,
+            "group": self.group,
         }
 
 
@@ -110,9 +116,10 @@ class Workup:
     bartlett: BartlettResult
     parallel: ParallelResult | None
     efa: EFAResult | None
-    cfa: CFAResult | None
+    cfa: CFAResult | OrdinalCFAResult | None
     notes: tuple[str, ...] = field(default=())
     irt: dict[str, GRMResult] | None = None
+    invariance: InvarianceResult | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -125,6 +132,7 @@ class Workup:
             "efa": self._efa_dict(),
             "cfa": None if self.cfa is None else _cfa_dict(self.cfa),
             "irt": None if self.irt is None else {s: f.to_dict() for s, f in self.irt.items()},
+            "invariance": None if self.invariance is None else self.invariance.to_dict(),
             "notes": list(self.notes),
         }
 
@@ -228,6 +236,7 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
     options = options or WorkupOptions()
     scales = read_scales(spec)
     items = _spec_items(scales)
+    groups = _group_column(data, options.group)
     frame = keyed_responses(data, replace(scales, reverse_keyed=frozenset()))
     # One pass of pairwise sums over the answers feeds the item statistics, the reliability
     # and the Pearson correlations; only the polychoric matrix and the CFA go back to the rows.
@@ -265,8 +274,9 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
         reliability=reliability,
         corr=corr_matrix,
         correlation=correlation,
-        cfa_input=keyed_responses(data, scales) if options.cfa else None,
+        cfa_input=keyed_responses(data, scales) if options.cfa or options.group else None,
         notes=notes + _listwise_note(frame) if options.cfa else notes,
+        groups=groups,
     )
     return _with_irt(result, data, scales) if options.irt else result
 
@@ -290,6 +300,14 @@ def _listwise_note(frame: pd.DataFrame) -> list[str]:
         f"the CFA used the {complete} of {len(frame)} respondents who answered every item "
         "(listwise deletion, as lavaan); the other statistics use pairwise-complete data"
     ]
+
+
+def _group_column(data: pd.DataFrame, group: str | None) -> pd.Series | None:
+    if group is None:
+        return None
+    if group not in data.columns:
+        raise ValueError(f"the grouping column {group!r} is not in the data")
+    return data[group]
 
 
 def _moments_of(frame: pd.DataFrame, scales) -> PairwiseMoments:
@@ -338,6 +356,10 @@ def run_workup_from_moments(
     options = options or WorkupOptions()
     if options.ordinal and tables is None:
         raise ValueError("ordinal (polychoric) analysis needs the pair tables or the responses")
+    if options.group is not None:
+        raise ValueError(
+            f"invariance across {options.group!r} needs the responses, not pairwise moments"
+        )
     if options.ci_method != "feldt":
         raise ValueError("bootstrap intervals need the responses, not moments")
     if options.irt:
@@ -399,6 +421,7 @@ def _assemble(
     correlation,
     cfa_input,
     notes,
+    groups=None,
 ) -> Workup:
     corr_frame = pd.DataFrame(corr, index=items, columns=items)
     factorability = kmo(corr_frame)
@@ -424,6 +447,8 @@ def _assemble(
     if options.cfa:
         if any(len(members) < 2 for members in scales.items.values()):
             notes.append("the CFA needs at least two items per scale; it was not run")
+        elif options.ordinal:
+            confirmatory = _ordinal_cfa(cfa_input, scales, notes)
         else:
             from analysis.cfa import cfa
             from analysis.moments import single_threaded_blas
@@ -432,6 +457,9 @@ def _assemble(
                 confirmatory = cfa(
                     cfa_input, dict(scales.items), n=n if _is_matrix(cfa_input) else None
                 )
+    invariance = None
+    if groups is not None:
+        invariance = _invariance(cfa_input, groups, scales, options, notes)
     return Workup(
         n=n,
         items=items,
@@ -448,6 +476,7 @@ def _assemble(
         efa=exploratory,
         cfa=confirmatory,
         notes=tuple(notes),
+        invariance=invariance,
     )
 
 
@@ -462,6 +491,33 @@ def _singular_note(n_items: int, n: int) -> str:
         f"the correlation matrix is singular or not positive definite ({why}): KMO needs its "
         "inverse and is not reported, and Bartlett's test and the factor solutions are unreliable"
     )
+
+
+def _ordinal_cfa(responses, scales, notes: list):
+    """WLSMV needs the rows: thresholds, polychorics and their asymptotic covariance."""
+    from analysis.ordinal_cfa import wlsmv_cfa
+
+    if _is_matrix(responses):
+        raise ValueError("the ordinal (WLSMV) CFA needs the responses, not a covariance matrix")
+    result = wlsmv_cfa(responses, dict(scales.items))
+    notes.extend(result.notes)
+    return result
+
+
+def _invariance(responses, groups, scales, options, notes: list):
+    from analysis.invariance import measurement_invariance
+
+    if any(len(members) < 2 for members in scales.items.values()):
+        notes.append("invariance needs at least two items per scale; it was not tested")
+        return None
+    if options.group in responses.columns:
+        raise ValueError(f"the grouping column {options.group!r} is an item of the scales")
+    frame = responses.assign(**{options.group: groups.to_numpy()})
+    result = measurement_invariance(
+        frame, dict(scales.items), options.group, ordinal=options.ordinal
+    )
+    notes.extend(f"invariance: {note}" for note in result.notes)
+    return result
 
 
 def _instrument_omega(corr, items, n, *, n_scales: int, notes: list) -> OmegaResult | None:
@@ -505,12 +561,15 @@ def _omega_dict(result: OmegaResult) -> dict:
     }
 
 
-def _cfa_dict(result: CFAResult) -> dict:
+def _cfa_dict(result) -> dict:
     full = result.to_dict()
+    if full.get("estimator") == "WLSMV":
+        return {key: value for key, value in full.items() if key != "notes"}
     keys = ("chi2", "df", "p", "cfi", "tli", "rmsea", "rmsea_ci", "srmr", "aic", "bic", "n")
     summary = {key: full[key] for key in keys if key in full}
     summary["std_loadings"] = full["std_loadings"]
     summary["factor_correlations"] = full.get("factor_correlations")
     summary["modification_indices"] = full.get("modification_indices")
     summary["converged"] = full.get("converged")
+    summary["estimator"] = "ML"
     return summary

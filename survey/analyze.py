@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from items import ScaleSpec, load_bank
-from survey.dataset import ResponseFilter, iter_value_chunks_with_sources
+from survey.dataset import ResponseFilter, iter_value_chunks, iter_value_chunks_with_sources
 
 CHUNK_SIZE = 5000
 # Clustering below this ICC(1) is negligible for the workup (a design effect under 1.5 with
@@ -324,3 +324,38 @@ def _check_language(selection: DatabaseSelection) -> None:
             f"no {selection.form} responses in language {selection.language!r}; "
             f"languages with responses: {known}"
         )
+
+
+# What ``analyze --from-db --group`` can compare: a property of each response.
+GROUPINGS = ("language", "clinic", "wave")
+
+
+def form_responses_by_group(
+    selection: DatabaseSelection, group: str | None, *, chunk_size: int = CHUNK_SIZE
+):
+    """A form's submitted responses as rows (items as columns, NaN for codes and blanks), with
+    the column ``group`` (the response's language, clinic name or wave number) unless
+    ``group`` is None, and the form's scale specification.
+
+    The WLSMV CFA and the invariance models need the rows, not pairwise moments: the frame
+    holds every response (8 bytes per item and response, e.g. 300 MB for 1,000,000 responses
+    of 38 items).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from survey.dataset import response_labels
+
+    if group is not None and group not in GROUPINGS:
+        raise ValueError(f"--from-db can group by {', '.join(GROUPINGS)}; got {group!r}")
+    form = load_bank().form(selection.form)
+    spec: ScaleSpec = form.scale_spec()
+    item_ids = [item.id for item in form.items]
+    chosen = _response_filter(selection)
+    chunks = list(iter_value_chunks(chosen, item_ids, chunk_size=chunk_size))
+    values = np.vstack(chunks) if chunks else np.empty((0, len(item_ids)))
+    frame = pd.DataFrame(values, columns=item_ids)
+    if group is not None:
+        labels = response_labels(chosen, group)
+        frame[group] = [None if label is None else str(label) for label in labels]
+    return frame, spec

@@ -254,13 +254,25 @@ def _factors(ctx, param, value: str):
     help="EFA rotation.",
 )
 @click.option("--ordinal", is_flag=True, help="Factor polychoric instead of Pearson correlations.")
-@click.option("--cfa", "run_cfa", is_flag=True, help="Fit the scales as a CFA model (ML).")
+@click.option(
+    "--cfa",
+    "run_cfa",
+    is_flag=True,
+    help="Fit the scales as a CFA model (ML; WLSMV with --ordinal).",
+)
 @click.option("--irt", "run_irt", is_flag=True, help="Fit a graded response model per scale.")
 @click.option(
     "--scores",
     "scores_path",
     type=click.Path(dir_okay=False, writable=True),
     help="Write EAP scores per respondent and scale to this CSV (implies --irt).",
+)
+@click.option(
+    "--group",
+    "group",
+    default=None,
+    help="Column of DATA.csv (with --from-db: language, clinic or wave) whose groups are "
+    "compared: configural, metric and scalar invariance (ML; WLSMV with --ordinal).",
 )
 @click.option("--seed", type=int, default=None, help="Seed of the parallel analysis.")
 @click.option(
@@ -315,6 +327,7 @@ def analyze(
     run_cfa,
     run_irt,
     scores_path,
+    group,
     seed,
     iterations,
     bootstrap,
@@ -356,6 +369,7 @@ def analyze(
             ci_method="bootstrap" if bootstrap else "feldt",
             n_boot=bootstrap or 1000,
             irt=run_irt or bool(scores_path),
+            group=group,
         )
         if from_db:
             from survey.analyze import DatabaseSelection
@@ -396,7 +410,12 @@ def _analyze_file(data: str, scales_path: str, options, missing_codes=()):
     responses = read_responses_csv(data, spec, missing_codes=missing_codes)
     for warning in responses.warnings:
         click.echo(f"warning: {warning}", err=True)
-    return run_workup(responses.frame, spec, options)
+    frame = responses.frame
+    if options.group is not None:
+        from analysis.responses_file import read_group_column
+
+        frame = frame.assign(**{options.group: read_group_column(data, options.group).to_numpy()})
+    return run_workup(frame, spec, options)
 
 
 def _check_output_paths(**paths) -> None:
@@ -424,6 +443,18 @@ def _analyze_database(ctx, selection, options) -> dict:
     from survey.analyze import read_form_data
 
     app = ctx.ensure_object(ScriptInfo).load_app()
+    if options.group is not None or (options.ordinal and options.cfa):
+        # invariance and the WLSMV CFA need the rows, not pairwise moments
+        from analysis.workup import run_workup
+        from survey.analyze import form_responses_by_group
+
+        with app.app_context():
+            frame, spec = form_responses_by_group(selection, options.group)
+        if frame.empty:
+            raise ValueError(f"no submitted responses match the selection ({selection.describe()})")
+        report = run_workup(frame, spec, options).to_dict()
+        report["notes"] = [f"selection: {selection.describe()}", *report["notes"]]
+        return report
     with app.app_context():
         data = read_form_data(selection, ordinal=options.ordinal)
     if data.moments.n_rows == 0:

@@ -263,3 +263,13 @@ def value_matrix(records: list[ResponseRecord], item_ids: list[str] | tuple[str,
             if j is not None and isinstance(answer, int):
                 matrix[i, j] = answer
     return matrix
+
+
+def response_labels(selection: ResponseFilter, grouping: str) -> list:
+    """The ``grouping`` ("language", "clinic" name or "wave" number) of each selected response,
+    in the id order that :func:`iter_value_chunks` yields the responses in."""
+    columns = {"language": Response.language, "clinic": Clinic.name, "wave": Wave.number}
+    if grouping not in columns:
+        raise ValueError(f"responses can be grouped by {', '.join(columns)}; got {grouping!r}")
+    query = _response_query(selection).with_only_columns(columns[grouping])
+    return list(db.session.execute(query).scalars())
