@@ -23,16 +23,20 @@ def _secret_key(instance_path: Path) -> str:
 
 
 def _min_cell(raw: str | None) -> int:
+    return _positive_int("HEALING_SURVEY_MIN_CELL", raw, DEFAULT_MIN_CELL)
+
+
+def _positive_int(name: str, raw: str | None, default: int) -> int:
     if raw is None:
-        return DEFAULT_MIN_CELL
+        return default
     try:
         value = int(raw)
     except ValueError:
         raise ConfigError(
-            f"HEALING_SURVEY_MIN_CELL={raw!r} is not a whole number; expected e.g. 5"
+            f"{name}={raw!r} is not a whole number; expected e.g. {default}"
         ) from None
     if value < 1:
-        raise ConfigError(f"HEALING_SURVEY_MIN_CELL={value} must be at least 1")
+        raise ConfigError(f"{name}={value} must be at least 1")
     return value
 
 
@@ -54,9 +58,22 @@ def from_environment(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL") or default_db),
         "HEALING_SURVEY_MIN_CELL": _min_cell(env.get("HEALING_SURVEY_MIN_CELL")),
         "HEALING_SURVEY_INVITATION_DAYS": 30,
+        **_session_limits(env),
     }
 
 
+def _session_limits(env) -> dict:
+    """How long a staff session lasts unused, and at most (see survey.auth.sessions)."""
+    return {
+        name: _positive_int(name, env.get(name), SESSION_DEFAULTS[name])
+        for name in SESSION_DEFAULTS
+    }
+
+
+SESSION_DEFAULTS = {
+    "HEALING_SURVEY_SESSION_IDLE_MINUTES": 30,
+    "HEALING_SURVEY_SESSION_MAX_HOURS": 12,
+}
 # Limits that protect the respondent flow; every form post is far smaller than this.
 MAX_CONTENT_LENGTH = 64 * 1024
 BASE_SETTINGS = {
@@ -67,4 +84,5 @@ BASE_SETTINGS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    **SESSION_DEFAULTS,
 }
