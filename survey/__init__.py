@@ -13,6 +13,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_cli(app)
     register_error_pages(app)
+    register_security_headers(app)
     return app
 
 
@@ -66,3 +67,9 @@ def register_error_pages(app: Flask) -> None:
     from survey.errors import register_errors
 
     register_errors(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from survey.security import register_security
+
+    register_security(app)

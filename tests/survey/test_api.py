@@ -119,14 +119,15 @@ def test_responses_are_deidentified_and_paged(app, client, tokens):
     with app.app_context():
         names = db.session.scalars(select(Clinician.name)).all()
     seen = []
-    after = 0
-    while after is not None:
-        page = client.get(
-            f"/api/v1/responses?form=patient&limit=7&after={after}", headers=tokens["researcher"]
-        )
+    cursors = []
+    url = "/api/v1/responses?form=patient&limit=7"
+    while url is not None:
+        page = client.get(url, headers=tokens["researcher"])
         assert page.status_code == 200
         seen += page.json["responses"]
         after = page.json["next_after"]
+        cursors.append(after)
+        url = None if after is None else f"/api/v1/responses?form=patient&limit=7&after={after}"
     assert len(seen) == submitted_count(app)
     assert len({row["response"] for row in seen}) == len(seen)
     text = str(seen)
