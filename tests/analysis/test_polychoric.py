@@ -7,7 +7,6 @@ with ``optimize()`` (tolerance about 1e-4), so matrices are compared at 1e-4.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -150,14 +149,13 @@ def test_owens_t_bivariate_normal_cdf_matches_scipy():
     np.testing.assert_allclose(edges, [0, stats.norm.cdf(0.5), stats.norm.cdf(0.3)])
 
 
-def test_twenty_thousand_by_thirty_is_fast():
+def test_twenty_thousand_by_thirty_recovers_the_latent_correlation():
+    # Its speed is measured by benchmarks/polychoric_benchmark.py, not asserted here.
     rng = np.random.default_rng(5)
     latent = 0.7 * rng.normal(size=(20_000, 1)) + 0.7 * rng.normal(size=(20_000, 30))
     answers = np.digitize(latent, [-1.5, -0.5, 0.5, 1.5]).astype(float) + 1
     answers[rng.random(answers.shape) < 0.05] = np.nan
-    start = time.perf_counter()
     result = polychoric(answers)
-    assert time.perf_counter() - start < 2.0  # about 0.1 s here; R psych takes about 1.5 s
     off_diagonal = result.correlation.to_numpy()[np.triu_indices(30, 1)]
     assert np.abs(off_diagonal - 0.5).max() < 0.05  # latent correlation 0.49 / 0.98
 
