@@ -59,7 +59,15 @@ def from_environment(instance_path: Path) -> dict:
         "HEALING_SURVEY_MIN_CELL": _min_cell(env.get("HEALING_SURVEY_MIN_CELL")),
         "HEALING_SURVEY_INVITATION_DAYS": 30,
         **_session_limits(env),
+        "HEALING_SURVEY_TRUSTED_PROXIES": _proxy_count(env.get("HEALING_SURVEY_TRUSTED_PROXIES")),
     }
+
+
+def _proxy_count(raw: str | None) -> int:
+    """How many reverse proxies in front of the app set X-Forwarded-For/-Proto (default 0)."""
+    if raw is None or raw == "0":
+        return 0
+    return _positive_int("HEALING_SURVEY_TRUSTED_PROXIES", raw, 1)
 
 
 def _session_limits(env) -> dict:
@@ -85,4 +93,5 @@ BASE_SETTINGS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     **SESSION_DEFAULTS,
+    "HEALING_SURVEY_TRUSTED_PROXIES": 0,
 }

@@ -12,6 +12,8 @@ import logging
 import re
 
 from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
@@ -26,6 +28,7 @@ HEADERS = {
 # A survey link's token, in a path or in a whole request line.
 _SURVEY_TOKEN = re.compile(r"(/s/)[^/?#\s\"]+")
 MASK = "<token>"
+MAX_DATABASE_INT = 2**31 - 1
 
 
 def mask_survey_tokens(text: str) -> str:
@@ -68,7 +71,23 @@ class SurveyTokenFilter(logging.Filter):
         return True
 
 
+class DatabaseIntegerConverter(IntegerConverter):
+    """``<int:...>`` in a URL: at most the database's largest integer, so an id beyond it is a
+    plain 404 instead of an overflow inside the database driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_DATABASE_INT)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_security(app: Flask) -> None:
+    """Call before the blueprints are registered: their URL rules use the converter."""
+    app.url_map.converters["int"] = DatabaseIntegerConverter
+    proxies = app.config.get("HEALING_SURVEY_TRUSTED_PROXIES", 0)
+    if proxies:
+        # The client's own address (sign-in throttling, the audit log) and scheme (Secure
+        # cookies), as the trusted reverse proxies in front of the app report them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.after_request(add_security_headers)
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, SurveyTokenFilter) for f in werkzeug_log.filters):

@@ -188,3 +188,48 @@ def test_survey_tokens_are_masked_in_the_request_log(dyad_links):
     assert token not in record.getMessage()
     assert "/s/<token>/review" in record.getMessage()
     assert mask_survey_tokens(f"POST /s/{token}/submit") == "POST /s/<token>/submit"
+
+
+def test_the_gunicorn_access_log_masks_survey_tokens(tmp_path, dyad_links):
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+
+    from survey.deploy import TokenMaskingLogger
+
+    token = dyad_links.patient_url.rsplit("/", 1)[1]
+    config = Config()
+    config.set("accesslog", str(tmp_path / "access.log"))
+    logger = TokenMaskingLogger(config)
+
+    class Sent:
+        status, sent, headers = "302 FOUND", 0, [("Location", f"/s/{token}/2")]
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": f"/s/{token}/1",
+        "PATH_INFO": f"/s/{token}/1",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_REFERER": f"http://127.0.0.1/s/{token}",
+    }
+    logger.access(Sent(), environ, environ, timedelta(seconds=0.2))
+    logger.error("Error handling request /s/%s/submit", token)
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    written = (tmp_path / "access.log").read_text()
+    assert '"POST /s/<token>/1 HTTP/1.1" 302' in written
+    assert token not in written
+
+
+def test_an_id_beyond_the_database_integers_is_a_404(app, admin, staff, client):
+    for path in (
+        "/dashboard/clinics/99999999999999999999",
+        "/dashboard/clinics/2147483648/scores.csv",
+        "/dashboard/clinicians/2147483648",
+    ):
+        assert admin.get(path).status_code == 404, path
+    headers = {"Authorization": f"Bearer {api_token(app, 'admin@example.org')}"}
+    response = client.get("/api/v1/invitations/99999999999999999999", headers=headers)
+    assert response.status_code == 404 and response.json["error"]["status"] == 404

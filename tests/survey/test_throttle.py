@@ -144,3 +144,37 @@ def test_a_nul_byte_in_the_e_mail_is_a_failed_sign_in_not_a_server_error(app, st
 def test_the_schedule():
     assert [throttle.PAIR.delay_after(n) for n in range(3, 9)] == [0, 0, 1, 2, 4, 8]
     assert throttle.PAIR.delay_after(10_000) == throttle.PAIR.max_delay
+
+
+def test_behind_a_trusted_proxy_the_client_address_counts(database_url_for_tests, clock):
+    """With HEALING_SURVEY_TRUSTED_PROXIES=1 every request comes from the proxy's address, and
+    the throttle must tell the clients apart by X-Forwarded-For."""
+    from survey import create_app
+    from tests.conftest import app_settings
+
+    app = create_app({**app_settings(database_url_for_tests), "HEALING_SURVEY_TRUSTED_PROXIES": 1})
+    try:
+        with app.app_context():
+            add_staff()
+
+        def from_client(address: str, password: str):
+            client = app.test_client()
+            headers = {"X-Forwarded-For": address}
+            token = csrf_token(client.get("/sign-in", headers=headers).text)
+            return client.post(
+                "/sign-in",
+                data={"email": "manager@example.org", "password": password, "csrf_token": token},
+                headers=headers,
+            )
+
+        for _ in range(throttle.PAIR.free_attempts):
+            assert from_client("198.51.100.66", WRONG).status_code == 401
+        assert from_client("198.51.100.66", PASSWORD).status_code == 429
+        assert from_client("192.0.2.10", PASSWORD).status_code == 302
+    finally:
+        with app.app_context():
+            db.session.remove()
+            with db.engine.begin() as connection:
+                for table in reversed(db.metadata.sorted_tables):
+                    connection.execute(table.delete())
+            db.engine.dispose()
