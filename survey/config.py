@@ -60,6 +60,8 @@ def from_environment(instance_path: Path) -> dict:
         "HEALING_SURVEY_INVITATION_DAYS": 30,
         **_session_limits(env),
         "HEALING_SURVEY_TRUSTED_PROXIES": _proxy_count(env.get("HEALING_SURVEY_TRUSTED_PROXIES")),
+        # Optional: sign-in throttle counters in Redis instead of the database.
+        "REDIS_URL": env.get("REDIS_URL") or None,
     }
 
 
@@ -94,4 +96,5 @@ BASE_SETTINGS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     **SESSION_DEFAULTS,
     "HEALING_SURVEY_TRUSTED_PROXIES": 0,
+    "REDIS_URL": None,
 }

@@ -8,7 +8,9 @@ slowed by an attacker elsewhere, and the delay runs out by itself.
 
 Claiming a slot is one atomic statement, ``INSERT ... ON CONFLICT DO UPDATE ... WHERE
 not_before <= now RETURNING attempts``, so concurrent attempts in several processes cannot check
-more passwords than the schedule allows: PostgreSQL locks the row, SQLite the database.
+more passwords than the schedule allows: PostgreSQL locks the row, SQLite the database. Where
+``REDIS_URL`` is configured the counters live in Redis instead, claimed by one Lua script (which
+Redis runs atomically) with the same schedule.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from survey.extensions import db
@@ -143,10 +147,13 @@ def check_attempt(email: str, address: str) -> None:
     """Claim an attempt for this account at this address and for the address, or raise
     ``SignInThrottled``. Committed at once (call it with nothing else pending in the session):
     the count must stand even if the request fails afterwards."""
-    wait = claim_attempt(pair_key(email, address), PAIR)
+    redis = _redis()
+    claim = claim_attempt if redis is None else partial(_claim_in_redis, redis)
+    wait = claim(pair_key(email, address), PAIR)
     if wait is None:
-        wait = claim_attempt(address_key(address), ADDRESS)
-    db.session.commit()
+        wait = claim(address_key(address), ADDRESS)
+    if redis is None:
+        db.session.commit()
     if wait is not None:
         raise SignInThrottled(math.ceil(wait))
 
@@ -155,6 +162,10 @@ def forget_attempts(email: str, address: str) -> None:
     """After a successful sign-in: the pair starts from zero, and the address gets back the
     attempt this sign-in used (a clinic's colleagues signing in do not slow each other).
     Part of the sign-in's transaction; the caller commits."""
+    redis = _redis()
+    if redis is not None:
+        _forget_in_redis(redis, email, address)
+        return
     table = SignInThrottle.__table__
     db.session.execute(sa.delete(table).where(table.c.key == pair_key(email, address)))
     db.session.execute(
@@ -165,3 +176,67 @@ def forget_attempts(email: str, address: str) -> None:
     # Keys nobody has used for a long time are forgotten anyway; keep the table small.
     forget_before = now() - max(PAIR.forget_after, ADDRESS.forget_after)
     db.session.execute(sa.delete(table).where(table.c.updated < forget_before))
+
+
+# --- Redis, where REDIS_URL is configured ---------------------------------------------------
+
+_CLAIM_SCRIPT = """
+local now = tonumber(ARGV[1])
+local free, first, cap, forget = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),
+    tonumber(ARGV[5])
+local row = redis.call('HMGET', KEYS[1], 'attempts', 'not_before', 'updated')
+local attempts = tonumber(row[1]) or 0
+local not_before = tonumber(row[2]) or 0
+local updated = tonumber(row[3]) or 0
+local stale = updated < now - forget
+if not stale and not_before > now then
+    return tostring(not_before - now)
+end
+if stale then attempts = 1 else attempts = attempts + 1 end
+local delay = 0
+if attempts >= free then delay = math.min(cap, first * 2 ^ (attempts - free)) end
+redis.call('HSET', KEYS[1], 'attempts', attempts, 'not_before', tostring(now + delay),
+    'updated', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(forget + cap))
+return false
+"""
+_GIVE_BACK_SCRIPT = """
+if tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') > 0 then
+    redis.call('HINCRBY', KEYS[1], 'attempts', -1)
+end
+return 0
+"""
+REDIS_PREFIX = "healing-survey:sign-in:"
+
+
+def _redis():
+    """The Redis client for ``REDIS_URL`` (one per app), or None to use the database."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    client = current_app.extensions.get("healing_survey_redis")
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=5)
+        current_app.extensions["healing_survey_redis"] = client
+    return client
+
+
+def _claim_in_redis(redis, key: str, schedule: Schedule) -> float | None:
+    wait = redis.eval(
+        _CLAIM_SCRIPT,
+        1,
+        REDIS_PREFIX + key,
+        repr(now()),
+        schedule.free_attempts,
+        schedule.first_delay,
+        schedule.max_delay,
+        schedule.forget_after,
+    )
+    return None if wait is None else max(0.0, float(wait))
+
+
+def _forget_in_redis(redis, email: str, address: str) -> None:
+    redis.delete(REDIS_PREFIX + pair_key(email, address))
+    redis.eval(_GIVE_BACK_SCRIPT, 1, REDIS_PREFIX + address_key(address))

@@ -3,6 +3,7 @@ atomically; an attacker never locks the owner out."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 
 import pytest
@@ -37,6 +38,31 @@ def clock(monkeypatch):
     return stopped
 
 
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def redis_available() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
+    except Exception:  # no client library or no server: the Redis runs skip
+        return False
+
+
+@pytest.fixture(params=["database", "redis"])
+def backend(request, app, monkeypatch):
+    """Where the counters live: the database (always), or Redis where a server answers."""
+    if request.param == "redis":
+        if not redis_available():
+            pytest.skip(f"no Redis server answers at {REDIS_URL}")
+        app.config["REDIS_URL"] = REDIS_URL
+        monkeypatch.setattr(
+            throttle, "REDIS_PREFIX", f"healing-survey-test:{secrets.token_hex(8)}:"
+        )
+    return request.param
+
+
 @pytest.fixture
 def staff(app):
     with app.app_context():
@@ -53,7 +79,7 @@ def attempt(app, email: str, password: str, address: dict):
     )
 
 
-def test_delays_grow_for_the_attacker_and_never_lock_out_the_owner(app, staff, clock):
+def test_delays_grow_for_the_attacker_and_never_lock_out_the_owner(app, backend, staff, clock):
     free = throttle.PAIR.free_attempts
     for _ in range(free):
         assert attempt(app, "manager@example.org", WRONG, ATTACKER).status_code == 401
@@ -81,21 +107,23 @@ def test_delays_grow_for_the_attacker_and_never_lock_out_the_owner(app, staff, c
     assert throttled == 3
 
 
-def test_one_address_guessing_many_accounts_is_slowed_and_others_are_not(app, staff, clock):
+def test_one_address_guessing_many_accounts_is_slowed_and_others_are_not(
+    app, backend, staff, clock
+):
     for n in range(throttle.ADDRESS.free_attempts):
         assert attempt(app, f"guess{n}@example.org", WRONG, ATTACKER).status_code == 401
     assert attempt(app, "admin@example.org", PASSWORD, ATTACKER).status_code == 429
     assert attempt(app, "admin@example.org", PASSWORD, OWNER).status_code == 302
 
 
-def test_colleagues_signing_in_from_one_address_do_not_slow_each_other(app, staff, clock):
+def test_colleagues_signing_in_from_one_address_do_not_slow_each_other(app, backend, staff, clock):
     emails = ["admin@example.org", "manager@example.org", "a1@example.org"]
     for _ in range(throttle.ADDRESS.free_attempts // len(emails) + 2):
         for email in emails:
             assert attempt(app, email, PASSWORD, OWNER).status_code == 302
 
 
-def test_the_count_is_atomic_under_concurrent_attempts(app, staff, clock, monkeypatch):
+def test_the_count_is_atomic_under_concurrent_attempts(app, backend, staff, clock, monkeypatch):
     """40 wrong passwords at once from one address check exactly the free attempts' worth."""
     checks: list[str] = []
     real_matches = accounts._password_matches
