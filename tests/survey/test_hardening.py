@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from survey.extensions import db
-from survey.models import Answer, Invitation, Response
+from survey.models import Answer, Clinician, Invitation, Response
 from survey.security import SurveyTokenFilter, mask_survey_tokens
 
 from .exchange import add_user, api_token, seed_demo
@@ -102,9 +102,10 @@ def api_admin(app):
 def test_a_nul_byte_in_an_api_reference_is_a_400(app, client, api_admin):
     with app.app_context():
         invitations = db.session.scalar(select(func.count(Invitation.id)))
+        clinician_id = db.session.scalar(select(Clinician.id).limit(1))
     response = client.post(
         "/api/v1/invitations",
-        json={"clinician_id": 1, "reference": "P-\x00-1"},
+        json={"clinician_id": clinician_id, "reference": "P-\x00-1"},
         headers=api_admin,
     )
     assert response.status_code == 400
