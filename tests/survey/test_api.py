@@ -130,6 +130,9 @@ def test_responses_are_deidentified_and_paged(app, client, tokens):
         url = None if after is None else f"/api/v1/responses?form=patient&limit=7&after={after}"
     assert len(seen) == submitted_count(app)
     assert len({row["response"] for row in seen}) == len(seen)
+    # Cursors are opaque strings, never a row id; the last page has none.
+    assert cursors[-1] is None
+    assert all(isinstance(c, str) and not c.isdigit() for c in cursors[:-1]) and len(cursors) > 1
     text = str(seen)
     assert not [name for name in names if name in text] and "DEMO-" not in text
     assert all(
