@@ -2,6 +2,18 @@
 
 Depends only on the standard library and PyYAML, so the survey app and the analysis code can
 both build on it.
+
+Examples
+--------
+>>> from items import load_bank
+>>> bank = load_bank()
+>>> sorted(bank.forms) == sorted(FORM_IDS)
+True
+>>> patient = bank.form("patient")
+>>> [section.construct.id for section in patient.sections][:3]
+['valuing', 'appreciating_power', 'abiding']
+>>> patient.scale_spec().range
+(1, 5)
 """
 
 from items.loader import load_bank

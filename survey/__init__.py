@@ -9,6 +9,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI and error pages."""
     app = Flask(__name__, instance_relative_config=True)
     configure(app, test_config)
+    register_hardening(app)
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)
@@ -75,3 +76,9 @@ def register_error_pages(app: Flask) -> None:
     from survey.errors import register_errors
 
     register_errors(app)
+
+
+def register_hardening(app: Flask) -> None:
+    from survey.security import register_security
+
+    register_security(app)

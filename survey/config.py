@@ -47,16 +47,20 @@ def _contact_key(raw: str | None, instance_path: Path) -> str:
 
 
 def _min_cell(raw: str | None) -> int:
+    return _positive_int("HEALING_SURVEY_MIN_CELL", raw, DEFAULT_MIN_CELL)
+
+
+def _positive_int(name: str, raw: str | None, default: int) -> int:
     if raw is None:
-        return DEFAULT_MIN_CELL
+        return default
     try:
         value = int(raw)
     except ValueError:
         raise ConfigError(
-            f"HEALING_SURVEY_MIN_CELL={raw!r} is not a whole number; expected e.g. 5"
+            f"{name}={raw!r} is not a whole number; expected e.g. {default}"
         ) from None
     if value < 1:
-        raise ConfigError(f"HEALING_SURVEY_MIN_CELL={value} must be at least 1")
+        raise ConfigError(f"{name}={value} must be at least 1")
     return value
 
 
@@ -83,6 +87,10 @@ def from_environment(instance_path: Path) -> dict:
             env.get("HEALING_SURVEY_CONTACT_KEY"), instance_path
         ),
         "SMTP_URL": _smtp_url(env.get("SMTP_URL")),
+        **_session_limits(env),
+        "HEALING_SURVEY_TRUSTED_PROXIES": _proxy_count(env.get("HEALING_SURVEY_TRUSTED_PROXIES")),
+        # Optional: sign-in throttle counters in Redis instead of the database.
+        "REDIS_URL": env.get("REDIS_URL") or None,
     }
 
 
@@ -115,6 +123,27 @@ def _smtp_url(raw: str | None) -> str | None:
     return raw
 
 
+
+
+def _proxy_count(raw: str | None) -> int:
+    """How many reverse proxies in front of the app set X-Forwarded-For/-Proto (default 0)."""
+    if raw is None or raw == "0":
+        return 0
+    return _positive_int("HEALING_SURVEY_TRUSTED_PROXIES", raw, 1)
+
+
+def _session_limits(env) -> dict:
+    """How long a staff session lasts unused, and at most (see survey.auth.sessions)."""
+    return {
+        name: _positive_int(name, env.get(name), SESSION_DEFAULTS[name])
+        for name in SESSION_DEFAULTS
+    }
+
+
+SESSION_DEFAULTS = {
+    "HEALING_SURVEY_SESSION_IDLE_MINUTES": 30,
+    "HEALING_SURVEY_SESSION_MAX_HOURS": 12,
+}
 # Limits that protect the respondent flow; every form post is far smaller than this.
 MAX_CONTENT_LENGTH = 64 * 1024
 BASE_SETTINGS = {
@@ -125,4 +154,7 @@ BASE_SETTINGS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    **SESSION_DEFAULTS,
+    "HEALING_SURVEY_TRUSTED_PROXIES": 0,
+    "REDIS_URL": None,
 }

@@ -161,7 +161,7 @@ def openapi_document() -> dict:
             "required": ["form", "responses", "next_after"],
             "properties": {
                 "form": {"type": "string"},
-                "next_after": _nullable({"type": "integer"}),
+                "next_after": _nullable({"type": "string"}),
                 "responses": {
                     "type": "array",
                     "items": {
@@ -280,7 +280,15 @@ def openapi_document() -> dict:
                 "summary": "Submitted responses, de-identified (admin, manager, researcher)",
                 "parameters": [
                     {"name": "form", "in": "query", "schema": {"type": "string", "enum": forms}},
-                    *page,
+                    page[0],
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "description": "Opaque cursor: the next_after of the previous page "
+                        "(of the same form). It does not reveal a row id; one not given out "
+                        "by this API is refused with 400.",
+                        "schema": {"type": "string"},
+                    },
                 ],
                 "responses": {"200": _json(_ref("ResponsePage"), "A page of responses.")}
                 | _errors(400)

@@ -7,6 +7,8 @@ token's account and its role decide what it may see, by the dashboard's rules
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -14,6 +16,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from items import load_bank
+from survey.api.cursor import CursorError, decode_cursor, encode_cursor
 from survey.auth.access import may_see_clinic, may_see_names
 from survey.extensions import csrf, db
 from survey.models import Clinician, Invitation, Role, User, record_audit
@@ -23,6 +26,8 @@ csrf.exempt(bp)
 MAX_PAGE = 500
 MAX_ID = 2**31 - 1  # the database's integer columns end here; a larger id names nothing
 INVITATION_STATES = ("pending", "opened", "started", "submitted", "revoked")
+# Control characters in a stored text: PostgreSQL refuses NUL, and none belongs in a reference.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ApiError(Exception):
@@ -127,6 +132,17 @@ def _int_arg(name: str, *, default: int | None = None, low: int = 1, high: int =
     if not low <= value <= high:
         raise ApiError(400, f"{name}={value}: expected {low} to {high}")
     return value
+
+
+def _cursor_arg(name: str, *, scope: str, secret_key: str) -> int:
+    """The row id behind an opaque cursor (0 without one); 400 for a cursor we did not give."""
+    raw = request.args.get(name)
+    if not raw:
+        return 0
+    try:
+        return decode_cursor(raw, scope=scope, secret_key=secret_key)
+    except CursorError as error:
+        raise ApiError(400, f"{name}: {error}; start again without it") from None
 
 
 def _choice_arg(name: str, choices: tuple[str, ...], default: str | None = None):
@@ -282,10 +298,28 @@ def read_invitation(invitation_id: int):
 
 
 def _body() -> dict:
-    body = request.get_json(silent=True)
+    try:
+        body = json.loads(request.get_data(cache=False))
+    except RecursionError:
+        raise ApiError(400, "the JSON body is nested too deeply; expected a flat object") from None
+    except ValueError as error:  # not UTF-8, or not JSON
+        raise ApiError(400, f"the body is not JSON: {error}") from None
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object")
     return body
+
+
+def _body_text(body: dict, name: str, *, max_length: int) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f"{name} must be a string")
+    if _CONTROL.search(value) or len(value) > max_length:
+        raise ApiError(
+            400, f"{name}={value[:80]!r}: expected at most {max_length} printable characters"
+        )
+    return value
 
 
 def _body_int(body: dict, name: str, *, required: bool = False, low: int = 1) -> int | None:
@@ -317,9 +351,7 @@ def create_invitation():
     days = _body_int(body, "expires_days") or current_app.config["HEALING_SURVEY_INVITATION_DAYS"]
     if days > 3650:
         raise ApiError(400, f"expires_days={days}: expected at most 3650")
-    reference = body.get("reference")
-    if reference is not None and not isinstance(reference, str):
-        raise ApiError(400, "reference must be a string")
+    reference = _body_text(body, "reference", max_length=200)
     actor = f"user:{account.id}"
     try:
         if kind == "self":
@@ -354,8 +386,10 @@ def list_responses():
         # Clinicians were told managers see their self-assessments only combined.
         raise ApiError(403, "clinician self-assessments are not shown to managers one by one")
     limit = _int_arg("limit", default=100, high=MAX_PAGE)
-    after = _int_arg("after", default=0, low=0)
-    layout = layout_for(form, deidentify=True, secret_key=current_app.config["SECRET_KEY"])
+    secret_key = current_app.config["SECRET_KEY"]
+    scope = f"responses:{form}"
+    after = _cursor_arg("after", scope=scope, secret_key=secret_key)
+    layout = layout_for(form, deidentify=True, secret_key=secret_key)
     selection = ResponseFilter(form=form, clinic_id=_clinic_scope(account))
     chunk = next(iter(iter_response_chunks(selection, chunk_size=limit, after_id=after)), [])
     names = [column.name for column in layout.meta_columns]
@@ -363,7 +397,11 @@ def list_responses():
         {**dict(zip(names, layout.meta_values(record), strict=True)), "answers": record.answers}
         for record in chunk
     ]
-    next_after = chunk[-1].response_id if len(chunk) == limit else None
+    next_after = (
+        encode_cursor(chunk[-1].response_id, scope=scope, secret_key=secret_key)
+        if len(chunk) == limit
+        else None
+    )
     record_audit(
         f"user:{account.id}", "api.responses", f"form:{form}", rows=len(rows), deidentified=True
     )

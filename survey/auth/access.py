@@ -6,7 +6,6 @@ with 403 and written to the audit log as ``access.denied``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import NoReturn
@@ -26,35 +25,29 @@ KNOWN_ROLES = frozenset(role.value for role in Role)
 
 
 class SignedIn(UserMixin):
-    """The Flask-Login session user: a staff account plus a fingerprint of its password.
+    """The Flask-Login session user: a staff account and the token of its server-side session.
 
-    The fingerprint is part of the session id, so changing a password ends every other session.
+    The cookie carries only the token; :mod:`survey.auth.sessions` decides whether it is live.
     """
 
-    def __init__(self, account: User):
+    def __init__(self, account: User, session_token: str):
         self.account = account
+        self.session_token = session_token
 
     def get_id(self) -> str:
-        return f"{self.account.id}.{password_fingerprint(self.account)}"
+        return self.session_token
 
     @property
     def is_active(self) -> bool:
         return self.account.active
 
 
-def password_fingerprint(account: User) -> str:
-    return hashlib.sha256(account.password_hash.encode()).hexdigest()[:16]
-
-
 @login_manager.user_loader
-def load_signed_in(session_id: str) -> SignedIn | None:
-    account_id, _, fingerprint = session_id.partition(".")
-    if not account_id.isdigit():
-        return None
-    account = db.session.get(User, int(account_id))
-    if account is None or not account.active or password_fingerprint(account) != fingerprint:
-        return None
-    return SignedIn(account)
+def load_signed_in(session_token: str) -> SignedIn | None:
+    from survey.auth.sessions import account_for_session
+
+    account = account_for_session(session_token)
+    return None if account is None else SignedIn(account, session_token)
 
 
 def current_account() -> User | None:

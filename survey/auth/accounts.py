@@ -1,7 +1,7 @@
 """Staff accounts: creating and changing them, argon2 password hashes, and throttled sign-in.
 
-Failed sign-ins are written to the audit log; the throttle counts them there, so it holds across
-worker processes and restarts.
+Every sign-in, failure and refusal is written to the audit log; the throttle itself
+(:mod:`survey.auth.throttle`) counts attempts atomically in its own table.
 """
 
 from __future__ import annotations
@@ -9,23 +9,22 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from survey.auth import throttle
+from survey.auth.sessions import end_all_sessions
 from survey.extensions import db
-from survey.models import AuditEvent, Clinic, Clinician, Role, User, record_audit, utcnow
+from survey.models import Clinic, Clinician, Role, User, record_audit, utcnow
 
 PASSWORD_MIN_LENGTH = 12
-MAX_FAILED_SIGN_INS = 5
-# A clinic behind one address must not be locked out by one colleague mistyping.
-MAX_FAILED_FROM_ADDRESS = 25
-THROTTLE_WINDOW = timedelta(minutes=15)
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# No control characters (PostgreSQL refuses NUL), no spaces, one @, a dot in the domain.
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _hasher = PasswordHasher()
 
 
@@ -33,8 +32,7 @@ class AccountError(ValueError):
     """An account request that cannot be met; the message names the bad value."""
 
 
-class SignInThrottled(Exception):
-    """Too many failed sign-ins for this address or account; try again later."""
+SignInThrottled = throttle.SignInThrottled
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,9 @@ class NewPassword:
 def normal_email(email: str) -> str:
     email = (email or "").strip().lower()
     if len(email) > 320 or not _EMAIL.fullmatch(email):
-        raise AccountError(f"e-mail address {email!r} is not valid; expected name@example.org")
+        raise AccountError(
+            f"e-mail address {email[:100]!r} is not valid; expected name@example.org"
+        )
     return email
 
 
@@ -154,10 +154,12 @@ def add_account(
 def set_password(
     email: str, password: str | None = None, *, actor: str = "cli"
 ) -> NewPassword | None:
-    """Replace an account's password (ending its sessions); generate one if none is given."""
+    """Replace an account's password, ending all its sessions and revoking its API tokens;
+    generate a password if none is given."""
     account = find_account(email)
     chosen = password or generate_password()
     account.password_hash = hash_password(chosen)
+    end_all_sessions(account, "password")
     record_audit(actor, "account.password", f"user:{account.id}")
     db.session.commit()
     return None if password else NewPassword(account.email, chosen)
@@ -175,9 +177,12 @@ def allow_names(email: str, *, allow: bool = True, actor: str = "cli") -> dict:
 
 
 def set_active(email: str, *, active: bool, actor: str = "cli") -> dict:
-    """Deactivate an account (its sessions end at once) or activate it again."""
+    """Deactivate an account (its sessions and API tokens end at once, for good) or activate
+    it again (it signs in afresh; nothing that ended comes back)."""
     account = find_account(email)
     account.active = active
+    if not active:
+        end_all_sessions(account, "deactivated")
     record_audit(actor, "account.active", f"user:{account.id}", active=active)
     db.session.commit()
     return account_record(account)
@@ -199,48 +204,40 @@ def _password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def _recent_failures(email: str, address: str, since_login) -> tuple[int, int]:
-    """Failed sign-ins within the window: for this account, and from this address."""
-    since = utcnow() - THROTTLE_WINDOW
-    by_account = AuditEvent.target == f"email:{email}"
-    if since_login is not None and since_login > since:
-        by_account = by_account & (AuditEvent.at > since_login)
-    failures = select(func.count(AuditEvent.id)).where(
-        AuditEvent.action == "auth.sign_in_failed", AuditEvent.at >= since
-    )
-    account_failures = db.session.scalar(failures.where(by_account)) or 0
-    address_failures = (
-        db.session.scalar(failures.where(AuditEvent.actor == f"address:{address}")) or 0
-    )
-    return account_failures, address_failures
+def _audited_email(email: str) -> str:
+    """The e-mail as typed, fit for the audit log: short, no control characters."""
+    return _CONTROL.sub("?", (email or "").strip().lower())[:150]
 
 
 def authenticate(email: str, password: str, *, address: str) -> User | None:
     """The active account these credentials open, or None; every outcome is audited.
 
-    Raises ``SignInThrottled`` after ``MAX_FAILED_SIGN_INS`` failures within
-    ``THROTTLE_WINDOW`` for the same account, or ``MAX_FAILED_FROM_ADDRESS`` from the same
-    address (higher, because a whole clinic may sign in from one address).
+    Raises ``SignInThrottled`` when this account at this address, or this address, has used
+    up its attempts for now (:mod:`survey.auth.throttle`): the delay grows with each attempt
+    and runs out by itself, and other addresses are not affected.
     """
-    address = (address or "unknown")[:100]
+    address = _CONTROL.sub("?", address or "unknown")[:100]
     try:
         email = normal_email(email)
     except AccountError:
-        email = (email or "").strip().lower()[:150]
-    account = db.session.scalar(select(User).where(User.email == email))
-    by_account, by_address = _recent_failures(email, address, account and account.last_login_at)
-    if by_account >= MAX_FAILED_SIGN_INS or by_address >= MAX_FAILED_FROM_ADDRESS:
+        email = _audited_email(email)
+        valid = False
+    else:
+        valid = True
+    try:
+        throttle.check_attempt(email, address)
+    except SignInThrottled:
         record_audit(f"address:{address}", "auth.sign_in_throttled", f"email:{email}")
         db.session.commit()
-        raise SignInThrottled(
-            "Too many failed sign-ins. Please wait 15 minutes before you try again."
-        )
+        raise
+    account = db.session.scalar(select(User).where(User.email == email)) if valid else None
     # Verify against a dummy hash for unknown e-mails, so timing does not tell who has one.
     matches = _password_matches(account.password_hash if account else _dummy_hash(), password)
     if account is None or not matches or not account.active:
         record_audit(f"address:{address}", "auth.sign_in_failed", f"email:{email}")
         db.session.commit()
         return None
+    throttle.forget_attempts(email, address)
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = _hasher.hash(password)
     account.last_login_at = utcnow()

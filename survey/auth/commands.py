@@ -84,7 +84,7 @@ def user_set_password(email, password_stdin):
     with _guard():
         generated = set_password(email, _read_password(password_stdin))
     if generated is None:
-        click.echo(f"password changed for {email}; its other sessions are signed out")
+        click.echo(f"password changed for {email}; its sessions and API tokens have ended")
     else:
         click.echo(f"new password for {generated.email} (shown once): {generated.password}")
 

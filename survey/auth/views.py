@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import (
@@ -15,13 +16,14 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from survey.auth.access import SignedIn, actor_of, current_account, login_manager
 from survey.auth.accounts import SignInThrottled, authenticate
+from survey.auth.sessions import end_session, start_session
 from survey.extensions import db
 from survey.models import record_audit
 
@@ -48,14 +50,25 @@ class SignInForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
+# A path on this site, printable ASCII only: no control characters (a CR/LF would split the
+# Location header), no backslash (browsers read it as a slash), no spaces.
+_SAFE_PATH = re.compile(r"/(?![/\\])[!-~]*")
+_MAX_NEXT = 2000
+
+
 def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never another host, never a protocol-relative URL."""
-    if not target:
+    """Only a path on this site: never another host, never a protocol-relative URL, never a
+    control character; anything else is dropped (the caller goes to the dashboard).
+
+    Examples
+    --------
+    >>> safe_next("/dashboard/clinics/3?wave=2"), safe_next("//evil.example"), safe_next("/\\r\\nx")
+    ('/dashboard/clinics/3?wave=2', None, None)
+    """
+    if not target or len(target) > _MAX_NEXT or not _SAFE_PATH.fullmatch(target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target:
+    if parts.scheme or parts.netloc or "\\" in target:
         return None
     return target
 
@@ -73,13 +86,18 @@ def sign_in():
                 form.email.data, form.password.data, address=request.remote_addr or "unknown"
             )
         except SignInThrottled as throttled:
-            message, status = str(throttled), 429
-        else:
-            if account is not None:
-                session.clear()  # a new session id at sign-in: no session fixation
-                login_user(SignedIn(account))
-                return redirect(next_page or url_for("dashboard.home"))
-            message, status = "That e-mail address and password do not match an account.", 401
+            page = render_template(
+                "auth/sign_in.html", form=form, message=str(throttled), next=next_page
+            )
+            return page, 429, {"Retry-After": str(throttled.retry_after)}
+        if account is not None:
+            if current_user.is_authenticated:  # signing in again replaces the old session
+                end_session(current_user.session_token, "replaced")
+            session.clear()  # a new session at sign-in: no session fixation
+            login_user(SignedIn(account, start_session(account)))
+            db.session.commit()
+            return redirect(next_page or url_for("dashboard.home"))
+        message, status = "That e-mail address and password do not match an account.", 401
     elif request.method == "POST":
         message, status = "Please enter your e-mail address and your password.", 400
     page = render_template("auth/sign_in.html", form=form, message=message, next=next_page)
@@ -90,6 +108,7 @@ def sign_in():
 def sign_out():
     account = current_account()
     if account is not None:
+        end_session(current_user.session_token)
         record_audit(actor_of(account), "auth.sign_out", f"user:{account.id}")
         db.session.commit()
     logout_user()

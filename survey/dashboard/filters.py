@@ -8,7 +8,7 @@ from datetime import date
 
 from survey.aggregates import DASHBOARD_FORMS, PERIODS
 
-_MONTH = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+_MONTH = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?", re.ASCII)
 _MAX_WAVE = 2**31 - 1  # the database's integer columns end here; a larger wave names nothing
 
 
@@ -58,7 +58,9 @@ def parse_filters(args) -> DashboardFilters:
         raise FilterError(f"period {period!r}: expected one of {', '.join(PERIODS)}")
     wave = args.get("wave") or None
     if wave is not None:
-        if not wave.isdigit() or not 1 <= int(wave) <= _MAX_WAVE:
+        # isdigit() alone accepts "²", which int() refuses: ASCII digits only, and few of them.
+        digits = wave.isascii() and wave.isdigit() and len(wave) <= 10
+        if not digits or not 1 <= int(wave) <= _MAX_WAVE:
             raise FilterError(f"wave {wave!r}: expected a whole number from 1")
         wave = int(wave)
     date_from = _month(args.get("from"), "from")

@@ -9,6 +9,7 @@ SDC called it ``ordinalValue``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -228,6 +229,42 @@ def _form_of_canonical(reference: str | None, bank_version: str) -> str:
     return url.removeprefix(CANONICAL_PREFIX)
 
 
+def check_integer_answers(resource: dict) -> None:
+    """Refuse a ``valueInteger`` that is a boolean or a non-integral number, naming the item.
+
+    Runs on the raw JSON, before FHIR's structure check: that one coerces ``true`` and ``3.0``
+    to integers and reports ``2.5`` by position only.
+
+    Examples
+    --------
+    >>> check_integer_answers({"item": [{"linkId": "a", "answer": [{"valueInteger": 3}]}]})
+    >>> check_integer_answers({"item": [{"linkId": "a", "answer": [{"valueInteger": True}]}]})
+    ... # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    FhirError: valueInteger true to 'a' is not an integer
+    """
+    pending = [resource]
+    while pending:
+        node = pending.pop()
+        items = node.get("item") if isinstance(node, dict) else None
+        for item in items if isinstance(items, list) else ():
+            if not isinstance(item, dict):
+                continue
+            pending.append(item)
+            answers = item.get("answer")
+            for answer in answers if isinstance(answers, list) else ():
+                if not isinstance(answer, dict):
+                    continue
+                pending.append(answer)
+                value = answer.get("valueInteger")
+                if isinstance(value, bool | float):
+                    raise FhirError(
+                        f"valueInteger {json.dumps(value)} to {item.get('linkId')!r} is not "
+                        "an integer; answer with one of the item's options, e.g. 3",
+                        code="value",
+                    )
+
+
 def _answer_value(item: Item, answer: dict, link_id: str) -> int | str:
     coding = answer.get("valueCoding")
     if coding is not None:
@@ -244,6 +281,14 @@ def _answer_value(item: Item, answer: dict, link_id: str) -> int | str:
         )
     if "valueInteger" in answer:
         value = answer["valueInteger"]
+        # JSON true and 3.0 compare equal to 1 and 3 in Python, but neither is an integer answer.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FhirError(
+                f"valueInteger {json.dumps(value)} to {link_id!r} is not an integer; "
+                f"expected one of the answer options "
+                f"{', '.join(str(o.value) for o in item.scale.options)}",
+                code="value",
+            )
         if value in {option.value for option in item.scale.options}:
             return value
         raise FhirError(f"valueInteger {value!r} to {link_id!r} is outside the answer options")

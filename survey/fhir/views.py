@@ -19,6 +19,7 @@ from survey.extensions import csrf
 from survey.fhir.resources import (
     FhirError,
     ResponseContext,
+    check_integer_answers,
     fhir_datetime,
     operation_outcome,
     questionnaire,
@@ -72,6 +73,7 @@ def _structure(body: bytes) -> dict:
     if not isinstance(resource, dict) or resource.get("resourceType") != "QuestionnaireResponse":
         kind = resource.get("resourceType") if isinstance(resource, dict) else type(resource)
         raise FhirError(f"expected a QuestionnaireResponse, got {kind!r}", status=400)
+    check_integer_answers(resource)
     try:
         QuestionnaireResponse.model_validate(resource)
     except ValidationError as error:
@@ -94,8 +96,15 @@ def receive_questionnaire_response():
     if invitation is None:
         return _outcome("no open invitation has this token", 404)
     flow.check_open(invitation)
-    resource = _structure(request.get_data(cache=False))
-    answers = read_answers(resource, form_id=invitation.form)
+    try:
+        resource = _structure(request.get_data(cache=False))
+        answers = read_answers(resource, form_id=invitation.form)
+    except RecursionError:
+        raise FhirError(
+            "the body is nested too deeply to be a QuestionnaireResponse of this questionnaire",
+            status=400,
+            code="structure",
+        ) from None
     response = store_answers(invitation, answers, language=load_bank().language)
     stored = questionnaire_response(
         flow.form_of(invitation),

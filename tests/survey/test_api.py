@@ -119,16 +119,20 @@ def test_responses_are_deidentified_and_paged(app, client, tokens):
     with app.app_context():
         names = db.session.scalars(select(Clinician.name)).all()
     seen = []
-    after = 0
-    while after is not None:
-        page = client.get(
-            f"/api/v1/responses?form=patient&limit=7&after={after}", headers=tokens["researcher"]
-        )
+    cursors = []
+    url = "/api/v1/responses?form=patient&limit=7"
+    while url is not None:
+        page = client.get(url, headers=tokens["researcher"])
         assert page.status_code == 200
         seen += page.json["responses"]
         after = page.json["next_after"]
+        cursors.append(after)
+        url = None if after is None else f"/api/v1/responses?form=patient&limit=7&after={after}"
     assert len(seen) == submitted_count(app)
     assert len({row["response"] for row in seen}) == len(seen)
+    # Cursors are opaque strings, never a row id; the last page has none.
+    assert cursors[-1] is None
+    assert all(isinstance(c, str) and not c.isdigit() for c in cursors[:-1]) and len(cursors) > 1
     text = str(seen)
     assert not [name for name in names if name in text] and "DEMO-" not in text
     assert all(

@@ -7,13 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from survey.auth.accounts import (
-    MAX_FAILED_FROM_ADDRESS,
-    MAX_FAILED_SIGN_INS,
-    AccountError,
-    add_account,
-    set_password,
-)
+from survey.auth.accounts import AccountError, add_account, set_password
 from survey.extensions import db
 from survey.models import AuditEvent, User
 
@@ -61,29 +55,6 @@ def test_wrong_password_and_unknown_account_look_alike(app, client, staff):
     assert audit_count(app, "auth.sign_in_failed") == 2
 
 
-def test_sign_in_is_throttled_after_repeated_failures(app, client, staff):
-    for _ in range(MAX_FAILED_SIGN_INS):
-        assert sign_in(client, "manager@example.org", "wrong password here").status_code == 401
-    # Even the right password is refused now, for this account ...
-    throttled = sign_in(client, "manager@example.org")
-    assert throttled.status_code == 429
-    assert "wait 15 minutes" in throttled.text
-    assert audit_count(app, "auth.sign_in_throttled") == 1
-    # ... but a colleague at the same address (one clinic, one address) still signs in ...
-    colleague = app.test_client()
-    assert sign_in(colleague, "admin@example.org").status_code == 302
-    # ... until that address has failed MAX_FAILED_FROM_ADDRESS times, whatever the accounts.
-    guesser = app.test_client()
-    for n in range(MAX_FAILED_FROM_ADDRESS - MAX_FAILED_SIGN_INS):
-        email = f"guess{n}@example.org"
-        assert sign_in(guesser, email, "wrong password here").status_code == 401
-    assert sign_in(app.test_client(), "admin@example.org").status_code == 429
-    # Another address can still sign in.
-    elsewhere = app.test_client()
-    response = sign_in(elsewhere, "admin@example.org", environ_base={"REMOTE_ADDR": "192.0.2.7"})
-    assert response.status_code == 302
-
-
 def session_cookie(response) -> str:
     cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
     assert len(cookies) == 1, response.headers.getlist("Set-Cookie")
@@ -107,6 +78,12 @@ def test_sign_in_redirects_only_to_this_site(client, staff):
     data = {"email": "admin@example.org", "password": PASSWORD, "csrf_token": token}
     evil = client.post("/sign-in?next=//evil.example/x", data=data)
     assert evil.headers["Location"] == "/dashboard/"
+    # Signed in now: a crafted next with CR/LF (or a backslash) lands on the dashboard, not on
+    # an error page, and never splits the Location header.
+    for crafted in ("/%0d%0ax", "/%0aSet-Cookie:x=1", "/\\evil.example", "/%00", "/ x"):
+        landing = client.get(f"/sign-in?next={crafted}")
+        assert landing.status_code == 302, crafted
+        assert landing.headers["Location"] == "/dashboard/", crafted
     fresh = client.application.test_client()
     data["csrf_token"] = csrf_token(fresh.get("/sign-in").text)
     good = fresh.post(f"/sign-in?next=/dashboard/clinics/{staff.clinic_b}", data=data)
