@@ -123,8 +123,6 @@ def _smtp_url(raw: str | None) -> str | None:
     return raw
 
 
-
-
 def _proxy_count(raw: str | None) -> int:
     """How many reverse proxies in front of the app set X-Forwarded-For/-Proto (default 0)."""
     if raw is None or raw == "0":
