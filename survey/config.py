@@ -36,6 +36,18 @@ def _min_cell(raw: str | None) -> int:
     return value
 
 
+def _withdrawal_days(raw: str | None) -> int:
+    """Days after submitting during which a patient may still withdraw (issue 12); no answer
+    joins a release block before they have passed (survey.release)."""
+    if raw is None:
+        return 0
+    if not raw.strip().isdigit():
+        raise ConfigError(
+            f"HEALING_SURVEY_WITHDRAWAL_DAYS={raw!r} is not a whole number of days; expected e.g. 0"
+        )
+    return int(raw)
+
+
 def database_url(raw: str) -> str:
     """Accept the common ``postgres://`` and ``postgresql://`` spellings for psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
@@ -54,6 +66,9 @@ def from_environment(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL") or default_db),
         "HEALING_SURVEY_MIN_CELL": _min_cell(env.get("HEALING_SURVEY_MIN_CELL")),
         "HEALING_SURVEY_INVITATION_DAYS": 30,
+        "HEALING_SURVEY_WITHDRAWAL_DAYS": _withdrawal_days(
+            env.get("HEALING_SURVEY_WITHDRAWAL_DAYS")
+        ),
     }
 
 
