@@ -48,7 +48,7 @@ class RandomClinic:
 def build_clinic(name: str, seed: int, *, dyads: int = 40, months: int = 5) -> RandomClinic:
     """Clinicians with dyads in up to three waves, every link open; the returned events answer
     most links (about 85% of patients, 70% of clinicians) and let the rest expire, except a few
-    left open for good, spread over ``months`` months. About one response in eight leaves a
+    left open for good, spread over ``months`` months. About one response in twelve leaves a
     construct mostly unanswered, so that its score is missing."""
     rng = np.random.default_rng(seed)
     bank = load_bank()
@@ -64,7 +64,7 @@ def build_clinic(name: str, seed: int, *, dyads: int = 40, months: int = 5) -> R
         clinician = clinicians[int(rng.integers(len(clinicians)))]
         dyad = Dyad(clinician=clinician, reference=f"{name}-{k}")
         db.session.add(dyad)
-        for number in range(1, int(rng.choice([1, 2, 3], p=[0.5, 0.3, 0.2])) + 1):
+        for number in range(1, int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1])) + 1):
             max_wave = max(max_wave, number)
             wave = Wave(dyad=dyad, number=number, created_at=FIRST_DAY)
             day = float(rng.uniform(0, 30.4 * months - 3))
@@ -94,7 +94,7 @@ def build_clinic(name: str, seed: int, *, dyads: int = 40, months: int = 5) -> R
 
 def _answers(rng, form) -> dict[str, int]:
     answers = {item.id: int(rng.integers(1, 6)) for item in form.items}
-    if rng.random() < 0.125:
+    if rng.random() < 0.08:
         section = form.sections[int(rng.integers(len(form.sections)))]
         for item in section.items[1:]:
             answers.pop(item.id)
