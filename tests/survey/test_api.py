@@ -149,7 +149,9 @@ def test_clinic_summary_applies_the_roles_and_the_release_blocks(app, client, to
     assert summary.status_code == 200 and summary.json["min_cell"] == 5
     assert summary.json["clinicians"][0]["name"]
     cells = [
-        cell for clinician in summary.json["clinicians"] for cell in clinician["constructs"].values()
+        cell
+        for clinician in summary.json["clinicians"]
+        for cell in clinician["constructs"].values()
     ]
     # The small demo (12 dyads) fills no block of 5 yet: every cell waits, none is partial.
     assert cells and all(cell["n"] == 0 and cell["mean"] is None for cell in cells)
