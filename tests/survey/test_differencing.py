@@ -222,7 +222,7 @@ def test_no_view_differs_from_another_by_a_few_responses(app, seed):
 
     witness = SetWitness()
     everything = (None, None, None, "month")
-    nested = [everything, (1, None, None, "month"), (None, clinic.months[1], None, "month")]
+    nested = [everything, (1, None, None, "month")]
     last = len(clinic.events) - 1
     previous, previous_http = None, None
     checked = {"before_after": 0, "http": 0, "nested": 0, "shown": 0}
@@ -238,7 +238,7 @@ def test_no_view_differs_from_another_by_a_few_responses(app, seed):
             if previous is not None:
                 checked["before_after"] += check_before_after(previous, views)
             previous = views
-            if number % 8 != 0 and number != last:
+            if number % 16 != 0 and number != last:
                 continue
             # Now and then: what the summaries show, nested filters, and the HTTP paths.
             shown = {}
