@@ -1,24 +1,32 @@
 """Clinic aggregates for the dashboards, downloads and the JSON API: scores per clinician and
 construct with their reliability, the trend, the invitation funnel, and the patient-clinician
-comparison, with every small cell suppressed.
+comparison.
 
-Every statistic comes from ``analysis``; this module selects the data, calls it, and applies
-:mod:`survey.suppression`. It knows nothing of requests or pages: the results are JSON-ready
-dictionaries.
+Every number comes from whole release blocks (:mod:`survey.release`): the filters select blocks
+(wave number, month of the block), and every cell is a union of blocks of at least ``min_cell``
+responses, so any two cells an account can see differ by 0 or at least ``min_cell`` responses.
+Every statistic comes from ``analysis``; this module selects the blocks and calls it. It knows
+nothing of requests or pages: the results are JSON-ready dictionaries.
 """
 
 from __future__ import annotations
 
-from calendar import monthrange
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from items import load_bank
 from survey.dataset import ResponseFilter, iter_response_chunks, value_matrix
 from survey.extensions import db
-from survey.models import Clinic, Clinician, Invitation, InvitationState, Response, Wave
-from survey.suppression import SuppressedTable, suppress_table, too_small
+from survey.models import Clinic, Clinician, Invitation, InvitationState, Wave
+from survey.release import (
+    BlockSelection,
+    form_scores,
+    held_back_responses,
+    release_blocks,
+    released_dyad_waves,
+)
 
 DASHBOARD_FORMS = ("patient", "clinician-dyad")
 PERIODS = ("month", "quarter")
@@ -34,35 +42,33 @@ class AggregateError(ValueError):
     """A request for aggregates that cannot be met; the message names the bad value."""
 
 
-COMPLEMENTARY_REASON = "hidden so that a smaller group cannot be worked out"
-
-
-def suppressed(min_cell: int, *, n: int | None = None) -> dict:
+def suppressed(min_cell: int) -> dict:
     """What a hidden cell looks like wherever it is shown.
 
-    A cell of ``min_cell`` or more respondents is hidden only to protect another one
-    (complementary suppression), and says so rather than claiming it was too small.
+    Blocks hold at least ``min_cell`` responses, so a cell is only ever this small when the
+    blocks were released under a smaller ``HEALING_SURVEY_MIN_CELL`` than today's.
     """
-    if n is not None and n >= min_cell:
-        return {"suppressed": True, "reason": COMPLEMENTARY_REASON}
     return {"suppressed": True, "reason": f"fewer than {min_cell} responses"}
+
+
+def round_down(count: int, min_cell: int) -> int:
+    """``count`` rounded down to a multiple of ``min_cell``: two such counts differ by 0 or at
+    least ``min_cell``, whatever happened between them.
+
+    >>> round_down(14, 5), round_down(15, 5), round_down(4, 5)
+    (10, 15, 0)
+    """
+    return count - count % min_cell
 
 
 # --- selection ------------------------------------------------------------------------------
 
 
-def month_window(
-    date_from: date | None, date_to: date | None
-) -> tuple[datetime | None, datetime | None]:
-    """Whole calendar months around the dates: from the first day of ``date_from``'s month to
-    the end of ``date_to``'s month (UTC), so two date filters differ by whole months at least."""
-    start = end = None
-    if date_from is not None:
-        start = datetime(date_from.year, date_from.month, 1, tzinfo=UTC)
-    if date_to is not None:
-        last = monthrange(date_to.year, date_to.month)[1]
-        end = datetime(date_to.year, date_to.month, last, tzinfo=UTC) + timedelta(days=1)
-    if start is not None and end is not None and start >= end:
+def month_range(date_from: date | None, date_to: date | None) -> tuple[str | None, str | None]:
+    """The months (``YYYY-MM``) the dates fall in: blocks are selected by their month."""
+    start = None if date_from is None else f"{date_from:%Y-%m}"
+    end = None if date_to is None else f"{date_to:%Y-%m}"
+    if start is not None and end is not None and start > end:
         raise AggregateError(f"date range {date_from} to {date_to}: the start is after the end")
     return start, end
 
@@ -92,7 +98,8 @@ def _clinicians(clinic_id: int) -> list[Clinician]:
 
 def load_scores(selection: ResponseFilter):
     """One row per submitted response: clinician, dyad, wave, submission time and the scale
-    score of every construct of the form (``analysis.scoring.scale_scores``)."""
+    score of every construct of the form (``analysis.scoring.scale_scores``). For one
+    clinician's own self-assessments only: everything shown to others goes through blocks."""
     import pandas as pd
 
     from analysis.scoring import scale_scores
@@ -112,13 +119,45 @@ def load_scores(selection: ResponseFilter):
     return pd.concat([frame, scale_scores(answers, spec)], axis=1)
 
 
-def _period_labels(submitted, period: str):
-    import pandas as pd
+def period_label(month: str, period: str) -> str:
+    """A block's trend period from its month: the month itself, or its quarter.
 
-    stamps = pd.to_datetime(submitted, utc=True)
+    >>> period_label("2026-05", "month"), period_label("2026-05", "quarter")
+    ('2026-05', '2026 Q2')
+    """
     if period == "month":
-        return stamps.dt.strftime("%Y-%m")
-    return stamps.dt.year.astype(str) + " Q" + stamps.dt.quarter.astype(str)
+        return month
+    year, number = month.split("-")
+    return f"{year} Q{(int(number) - 1) // 3 + 1}"
+
+
+def release_now(clinic_id: int, *, min_cell: int, withdrawal_days: int | None = None) -> None:
+    """Release the clinic's complete blocks before computing anything from them."""
+    if withdrawal_days is None:
+        withdrawal_days = current_app.config.get("HEALING_SURVEY_WITHDRAWAL_DAYS", 0)
+    release_blocks(clinic_id, min_cell=min_cell, withdrawal_days=withdrawal_days)
+
+
+def released_scores(
+    clinic_id: int,
+    *,
+    form: str,
+    wave: int | None,
+    months: tuple[str | None, str | None],
+    min_cell: int,
+    period: str = "quarter",
+):
+    """The released responses to ``form`` in the selected blocks, one row each, with a
+    ``period`` column (see :func:`period_label`). Every cell of :func:`clinic_summary` is a
+    group of these rows."""
+    selection = BlockSelection(clinic_id, wave=wave, month_from=months[0], month_to=months[1])
+    return _with_periods(
+        form_scores(released_dyad_waves(selection, min_cell=min_cell), form), period
+    )
+
+
+def _with_periods(scores, period: str):
+    return scores.assign(period=[period_label(m, period) for m in scores["period_month"]])
 
 
 # --- the clinic summary ---------------------------------------------------------------------
@@ -134,8 +173,10 @@ def clinic_summary(
     min_cell: int,
     show_names: bool = True,
     period: str = "quarter",
+    withdrawal_days: int | None = None,
 ) -> dict:
-    """Each clinician's score per construct beside the clinic's, the trend and the funnel.
+    """Each clinician's score per construct beside the clinic's, the trend and the funnel,
+    from whole release blocks (the clinic's complete blocks are released first).
 
     Parameters
     ----------
@@ -143,16 +184,19 @@ def clinic_summary(
     form : {"patient", "clinician-dyad"}
         Whose view of the relationships to summarise.
     wave : int, optional
-        Only this wave of every dyad.
+        Only the blocks of this wave number.
     date_from, date_to : date, optional
-        Submission dates, widened to whole calendar months (see :func:`month_window`).
+        Only the blocks whose month (that of their newest submission) lies in these months.
     min_cell : int
-        Smallest number of responses any aggregate is shown for.
+        Smallest number of responses in a release block, and in any aggregate.
     show_names : bool
         Clinicians' names and ids; otherwise each is "Clinician 1", "Clinician 2", ... in a
         fixed order, with no id.
     period : {"quarter", "month"}
         Length of a trend period.
+    withdrawal_days : int, optional
+        Days after a submission before its dyad wave may be released; default
+        ``HEALING_SURVEY_WITHDRAWAL_DAYS``.
 
     Returns
     -------
@@ -161,20 +205,20 @@ def clinic_summary(
         ``overall[construct]`` and ``trend[i]["constructs"][construct]``: ``{n, mean, ci}``;
         ``reliability[construct]``: ``{icc1, responses_needed}`` (patients within clinicians);
         ``clinicians[i]``: ``{label, (id, name), constructs: {construct: {n, mean, ci,
-        reliability, comparable, more_needed}}, trend}``; ``funnel``. Any of these cells may
-        instead be ``{"suppressed": true, "reason": "fewer than 5 responses"}``.
+        reliability, comparable, more_needed}}, trend, held_back}``; ``funnel``;
+        ``held_back``: responses submitted but not yet in a block, rounded down to a multiple
+        of ``min_cell``.
     """
     _check_options(form, wave, min_cell, period)
     clinic = _clinic(clinic_id)
-    start, end = month_window(date_from, date_to)
-    selection = ResponseFilter(
-        form=form, clinic_id=clinic.id, wave=wave, submitted_from=start, submitted_until=end
+    months = month_range(date_from, date_to)
+    release_now(clinic.id, min_cell=min_cell, withdrawal_days=withdrawal_days)
+    scores = released_scores(
+        clinic.id, form=form, wave=wave, months=months, min_cell=min_cell, period=period
     )
-    scores = load_scores(selection)
-    scores["period"] = _period_labels(scores["submitted_at"], period)
     clinicians = _clinicians(clinic.id)
     clinician_ids = [c.id for c in clinicians]
-    periods = sorted(scores["period"].dropna().unique().tolist())
+    periods = sorted(scores["period"].unique().tolist())
     bank = load_bank()
     constructs = list(bank.form(form).scale_spec().scales)
     tables = {
@@ -183,7 +227,7 @@ def clinic_summary(
     }
     return {
         "clinic": {"id": clinic.id, "name": clinic.name},
-        "filters": _filters(form, wave, start, end, period),
+        "filters": _filters(form, wave, months, period),
         "min_cell": min_cell,
         "reliability_target": RELIABILITY_TARGET,
         "constructs": [{"id": c, "name": bank.constructs[c].name} for c in constructs],
@@ -202,23 +246,72 @@ def clinic_summary(
                     {"period": p, "constructs": {c: tables[c]["cells"][i][j] for c in constructs}}
                     for j, p in enumerate(periods)
                 ],
+                "held_back": round_down(
+                    held_back_responses(clinic.id, form, clinician_id=clinician.id), min_cell
+                ),
             }
             for i, clinician in enumerate(clinicians)
         ],
         "funnel": invitation_funnel(
-            clinic.id, form=form, wave=wave, start=start, end=end, min_cell=min_cell
+            clinic.id, form=form, wave=wave, months=months, min_cell=min_cell, scores=scores
         ),
+        "held_back": round_down(held_back_responses(clinic.id, form), min_cell),
     }
 
 
-def _filters(form, wave, start, end, period) -> dict:
+def cell_members(
+    clinic_id: int,
+    *,
+    wave: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    min_cell: int,
+    period: str = "quarter",
+) -> dict[tuple, frozenset[int]]:
+    """The dyad waves behind every cell that :func:`clinic_summary` (both forms) and
+    :func:`comparison_summary` show for one selection, without releasing anything:
+    ``{(form or "comparison", clinician id or "clinic", period or "all", construct): wave
+    ids}``. A dyad wave stands for its response to that form (for the comparison, both).
+
+    It groups the very rows the summaries describe; the privacy tests use it to check that any
+    two cells differ by whole blocks.
+    """
+    months = month_range(date_from, date_to)
+    constructs = list(load_bank().form("patient").scale_spec().scales)
+    selection = BlockSelection(clinic_id, wave=wave, month_from=months[0], month_to=months[1])
+    frame = released_dyad_waves(selection, min_cell=min_cell)
+    cells: dict[tuple, frozenset[int]] = {}
+    for form in DASHBOARD_FORMS:
+        scores = _with_periods(form_scores(frame, form), period)
+        for construct in constructs:
+            valid = scores[scores[construct].notna()]
+            for who, mine in [("clinic", valid), *valid.groupby("clinician_id")]:
+                cells[(form, who, "all", construct)] = frozenset(mine.index)
+                for when, group in mine.groupby("period"):
+                    cells[(form, who, when, construct)] = frozenset(group.index)
+    pairs = frame[frame["kind"] == "pair"]
+    for construct in constructs:
+        both = pairs[pairs[f"patient:{construct}"].notna()]
+        for who, mine in [("clinic", both), *both.groupby("clinician_id")]:
+            cells[("comparison", who, "all", construct)] = frozenset(mine.index)
+    return cells
+
+
+def _filters(form, wave, months, period) -> dict:
     return {
         "form": form,
         "wave": wave,
-        "date_from": None if start is None else start.date().isoformat(),
-        "date_to": None if end is None else (end - timedelta(days=1)).date().isoformat(),
+        "date_from": None if months[0] is None else f"{months[0]}-01",
+        "date_to": None if months[1] is None else _month_end(months[1]),
         "period": period,
     }
+
+
+def _month_end(month: str) -> str:
+    from calendar import monthrange
+
+    year, number = (int(part) for part in month.split("-"))
+    return f"{month}-{monthrange(year, number)[1]:02d}"
 
 
 def _who(clinician: Clinician, index: int, show_names: bool) -> dict:
@@ -228,44 +321,26 @@ def _who(clinician: Clinician, index: int, show_names: bool) -> dict:
 
 
 def _construct_table(scores, construct, clinician_ids, periods, min_cell) -> dict:
-    """One construct: clinician x period counts, suppression, and every published cell."""
-    import pandas as pd
-
+    """One construct: every published cell (clinic, clinician, period, clinician x period)."""
     from analysis.summaries import describe, describe_by
 
     valid = scores[scores[construct].notna()]
-    counts = (
-        pd.crosstab(valid["clinician_id"], valid["period"])
-        .reindex(index=clinician_ids, columns=periods, fill_value=0)
-        .to_numpy(dtype=int)
-        .reshape(len(clinician_ids), len(periods))
-    )
-    hidden = suppress_table(counts, min_cell=min_cell)
     values = valid[construct].to_numpy()
     by_clinician = describe_by(values, valid["clinician_id"].to_numpy())
     by_period = describe_by(values, valid["period"].to_numpy())
     by_cell = describe_by(
         values, (valid["clinician_id"].astype(str) + "|" + valid["period"]).to_numpy()
     )
-    overall = describe(values)
     reliability = _reliability(valid, construct)
     return {
-        "overall": _cell(overall.to_dict(), hidden.grand_total, min_cell),
-        "reliability": _clinic_reliability(reliability, hidden.grand_total, min_cell),
-        "trend": [
-            _cell(_row(by_period, p), hidden.column_totals[j], min_cell)
-            for j, p in enumerate(periods)
-        ],
+        "overall": _cell(describe(values).to_dict(), min_cell),
+        "reliability": _clinic_reliability(reliability, len(valid), min_cell),
+        "trend": [_cell(_row(by_period, p), min_cell) for p in periods],
         "clinicians": [
-            _clinician_cell(_row(by_clinician, c), reliability, hidden.row_totals[i], min_cell)
-            for i, c in enumerate(clinician_ids)
+            _clinician_cell(_row(by_clinician, c), reliability, min_cell) for c in clinician_ids
         ],
         "cells": [
-            [
-                _cell(_row(by_cell, f"{c}|{p}"), hidden.cells[i, j], min_cell)
-                for j, p in enumerate(periods)
-            ]
-            for i, c in enumerate(clinician_ids)
+            [_cell(_row(by_cell, f"{c}|{p}"), min_cell) for p in periods] for c in clinician_ids
         ],
     }
 
@@ -283,9 +358,13 @@ def _number(value) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
-def _cell(summary: dict, hidden, min_cell: int) -> dict:
-    if hidden:
-        return suppressed(min_cell, n=summary["n"])
+def _too_small(n: int, min_cell: int) -> bool:
+    return 0 < n < min_cell
+
+
+def _cell(summary: dict, min_cell: int) -> dict:
+    if _too_small(summary["n"], min_cell):
+        return suppressed(min_cell)
     if summary["n"] == 0:
         return {"n": 0, "mean": None, "ci": None}
     ci = [_number(summary["lower"]), _number(summary["upper"])]
@@ -314,8 +393,8 @@ def _responses_needed(icc1: float) -> int | None:
     return responses_needed(icc1, RELIABILITY_TARGET)
 
 
-def _clinic_reliability(reliability, hidden, min_cell: int) -> dict:
-    if hidden:
+def _clinic_reliability(reliability, n: int, min_cell: int) -> dict:
+    if _too_small(n, min_cell):
         return suppressed(min_cell)
     if reliability is None:
         return {"icc1": None, "responses_needed": None}
@@ -325,8 +404,8 @@ def _clinic_reliability(reliability, hidden, min_cell: int) -> dict:
     }
 
 
-def _clinician_cell(summary: dict, reliability, hidden, min_cell: int) -> dict:
-    cell = _cell(summary, hidden, min_cell)
+def _clinician_cell(summary: dict, reliability, min_cell: int) -> dict:
+    cell = _cell(summary, min_cell)
     if cell.get("suppressed"):
         return cell
     cell |= {"reliability": None, "comparable": False, "more_needed": None}
@@ -349,14 +428,15 @@ def invitation_funnel(
     *,
     form: str,
     wave: int | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    months: tuple[str | None, str | None] = (None, None),
     min_cell: int,
+    scores,
 ) -> dict:
     """Invitations sent, opened, started and submitted, and the median minutes to complete.
 
-    Counts under ``min_cell`` (but above zero) and a median over fewer than ``min_cell``
-    submissions are suppressed.
+    The counts are of invitations created in the selected months (and wave), rounded down to
+    a multiple of ``min_cell``, so that two of them never differ by one submission. The median
+    is over the released responses in ``scores`` (whole blocks), or None when there are none.
     """
     from analysis.summaries import describe
 
@@ -372,37 +452,34 @@ def invitation_funnel(
         .join(Clinician, Invitation.clinician_id == Clinician.id)
         .where(Clinician.clinic_id == clinic_id, Invitation.form == form)
     )
-    durations = (
-        select(Response.duration_seconds)
-        .join(Invitation, Response.invitation_id == Invitation.id)
-        .join(Clinician, Invitation.clinician_id == Clinician.id)
-        .where(
-            Clinician.clinic_id == clinic_id,
-            Invitation.form == form,
-            Response.submitted_at.is_not(None),
-        )
-    )
     if wave is not None:
         query = query.join(Wave, Invitation.wave_id == Wave.id).where(Wave.number == wave)
-        durations = durations.join(Wave, Invitation.wave_id == Wave.id).where(Wave.number == wave)
+    start, end = months
     if start is not None:
-        query = query.where(Invitation.created_at >= start)
-        durations = durations.where(Invitation.created_at >= start)
+        query = query.where(Invitation.created_at >= _month_start(start))
     if end is not None:
-        query = query.where(Invitation.created_at < end)
-        durations = durations.where(Invitation.created_at < end)
-    sent, opened, started, submitted = db.session.execute(query).one()
-    seconds = [s for s in db.session.scalars(durations) if s is not None]
-    funnel = {}
-    for stage, count in zip(
-        ("sent", "opened", "started", "submitted"), (sent, opened, started, submitted), strict=True
-    ):
-        funnel[stage] = suppressed(min_cell) if too_small(count, min_cell=min_cell) else count
-    if len(seconds) < min_cell:
-        funnel["median_minutes"] = suppressed(min_cell) if seconds else None
-    else:
-        funnel["median_minutes"] = describe(seconds).median / 60
+        query = query.where(Invitation.created_at < _month_start(_next_month(end)))
+    counts = db.session.execute(query).one()
+    funnel = {
+        stage: round_down(count, min_cell)
+        for stage, count in zip(("sent", "opened", "started", "submitted"), counts, strict=True)
+    }
+    seconds = scores["seconds"].dropna().to_numpy()
+    funnel["median_minutes"] = describe(seconds).median / 60 if len(seconds) else None
+    funnel["rounded_to"] = min_cell
     return funnel
+
+
+def _month_start(month: str):
+    from datetime import UTC, datetime
+
+    year, number = (int(part) for part in month.split("-"))
+    return datetime(year, number, 1, tzinfo=UTC)
+
+
+def _next_month(month: str) -> str:
+    year, number = (int(part) for part in month.split("-"))
+    return f"{year + number // 12}-{number % 12 + 1:02d}"
 
 
 # --- patient and clinician side by side -----------------------------------------------------
@@ -416,50 +493,40 @@ def comparison_summary(
     date_to: date | None = None,
     min_cell: int,
     show_names: bool = True,
+    withdrawal_days: int | None = None,
 ) -> dict:
     """Patient and clinician views of the same dyad waves, per construct, clinic and clinician.
 
-    For each construct: the patient mean and the clinician mean over the dyad waves both
-    answered, the mean difference (patient - clinician) with its 95% CI and Bland-Altman limits
-    of agreement, and the ICC (absolute agreement), from ``analysis.agreement.dyad_agreement``
-    and ``analysis.summaries.paired_difference``. ``clinician_higher`` marks a construct the
-    clinicians rate at least ``CLINICIAN_HIGHER_BY`` higher, with the difference's CI wholly
-    below zero.
+    For each construct: the patient mean and the clinician mean over the released pairs (blocks
+    of dyad waves both answered), the mean difference (patient - clinician) with its 95% CI and
+    Bland-Altman limits of agreement, and the ICC (absolute agreement), from
+    ``analysis.agreement.dyad_agreement`` and ``analysis.summaries.paired_difference``.
+    ``clinician_higher`` marks a construct the clinicians rate at least ``CLINICIAN_HIGHER_BY``
+    higher, with the difference's CI wholly below zero.
 
-    A comparison cell is also hidden when it differs from the matching dashboard cell (all
-    responses of that form) by fewer than ``min_cell`` responses, which subtracting the two
-    would otherwise reveal.
+    Pairs are blocks of their own, apart from dyad waves only one side answered, so a
+    comparison cell and the matching dashboard cell differ by whole blocks too.
     """
     _check_options("patient", wave, min_cell, "quarter")
     clinic = _clinic(clinic_id)
-    start, end = month_window(date_from, date_to)
-    frames = {
-        form: load_scores(
-            ResponseFilter(
-                form=form, clinic_id=clinic.id, wave=wave, submitted_from=start, submitted_until=end
-            )
-        )
-        for form in DASHBOARD_FORMS
-    }
+    months = month_range(date_from, date_to)
+    release_now(clinic.id, min_cell=min_cell, withdrawal_days=withdrawal_days)
+    selection = BlockSelection(clinic.id, wave=wave, month_from=months[0], month_to=months[1])
+    frame = released_dyad_waves(selection, min_cell=min_cell)
+    pairs = frame[frame["kind"] == "pair"]
     bank = load_bank()
     constructs = list(bank.form("patient").scale_spec().scales)
     clinicians = _clinicians(clinic.id)
-    pairs = _pairs(frames["patient"], frames["clinician-dyad"], constructs)
     overall, per_clinician = {}, [{} for _ in clinicians]
     for construct in constructs:
-        hidden = _comparison_hidden(pairs, frames, construct, clinicians, min_cell)
-        both = pairs[
-            pairs[f"{construct}_patient"].notna() & pairs[f"{construct}_clinician"].notna()
-        ]
-        overall[construct] = _comparison_cell(both, construct, hidden.grand_total, min_cell)
+        both = pairs[pairs[f"patient:{construct}"].notna()]
+        overall[construct] = _comparison_cell(both, construct, min_cell)
         for i, clinician in enumerate(clinicians):
             mine = both[both["clinician_id"] == clinician.id]
-            per_clinician[i][construct] = _comparison_cell(
-                mine, construct, hidden.row_totals[i], min_cell
-            )
+            per_clinician[i][construct] = _comparison_cell(mine, construct, min_cell)
     return {
         "clinic": {"id": clinic.id, "name": clinic.name},
-        "filters": _filters("patient", wave, start, end, "quarter"),
+        "filters": _filters("patient", wave, months, "quarter"),
         "min_cell": min_cell,
         "constructs": [{"id": c, "name": bank.constructs[c].name} for c in constructs],
         "overall": overall,
@@ -470,52 +537,18 @@ def comparison_summary(
     }
 
 
-def _pairs(patient, clinician, constructs):
-    keys = ["dyad_id", "wave"]
-    left = patient[["clinician_id", *keys, *constructs]]
-    right = clinician[[*keys, *constructs]]
-    return left.merge(right, on=keys, suffixes=("_patient", "_clinician"))
-
-
-def _comparison_hidden(pairs, frames, construct, clinicians, min_cell) -> SuppressedTable:
-    """Suppression of one construct's comparison cells (clinicians, clinic total)."""
-    import numpy as np
-
-    ids = [c.id for c in clinicians]
-    both = pairs[pairs[f"{construct}_patient"].notna() & pairs[f"{construct}_clinician"].notna()]
-    paired = both["clinician_id"].value_counts().reindex(ids, fill_value=0).to_numpy()
-    near = np.zeros(len(ids), dtype=bool)
-    near_total = False
-    for frame in frames.values():
-        answered = frame[frame[construct].notna()]
-        everyone = answered["clinician_id"].value_counts().reindex(ids, fill_value=0).to_numpy()
-        near |= too_small(everyone - paired, min_cell=min_cell)
-        near_total |= bool(too_small(len(answered) - len(both), min_cell=min_cell))
-    counts = paired.reshape(-1, 1)
-    return suppress_table(
-        counts,
-        min_cell=min_cell,
-        hidden_first=SuppressedTable(
-            cells=near.reshape(-1, 1).copy(),
-            row_totals=near.copy(),
-            column_totals=np.array([near_total]),
-            grand_total=near_total,
-        ),
-    )
-
-
-def _comparison_cell(both, construct: str, hidden, min_cell: int) -> dict:
+def _comparison_cell(both, construct: str, min_cell: int) -> dict:
     import pandas as pd
 
     from analysis.agreement import dyad_agreement
     from analysis.summaries import paired_difference
 
-    if hidden:
-        return suppressed(min_cell, n=len(both))
+    if _too_small(len(both), min_cell):
+        return suppressed(min_cell)
     if both.empty:
         return {"n": 0}
-    patient = pd.DataFrame({construct: both[f"{construct}_patient"].to_numpy()})
-    clinician = pd.DataFrame({construct: both[f"{construct}_clinician"].to_numpy()})
+    patient = pd.DataFrame({construct: both[f"patient:{construct}"].to_numpy()})
+    clinician = pd.DataFrame({construct: both[f"clinician-dyad:{construct}"].to_numpy()})
     row = dyad_agreement(patient, clinician).to_dict()[construct]
     difference = paired_difference(patient[construct], clinician[construct])
     lower, upper = _number(difference.lower), _number(difference.upper)

@@ -187,6 +187,34 @@ def demo(dyads: int, seed: int, as_json: bool):
     )
 
 
+@click.command(help="Release complete blocks of answers to the dashboards (run from cron).")
+@click.option("--clinic", "clinic_name", default=None, help="Only this clinic (default: all).")
+@_json_option("what was released")
+@with_appcontext
+def release(clinic_name: str | None, as_json: bool):
+    from flask import current_app
+
+    from survey.clinics import ClinicError, find_clinic
+    from survey.release import ReleaseError, release_blocks
+
+    with _fail_on(ClinicError, ReleaseError):
+        clinic_id = None if clinic_name is None else find_clinic(clinic_name).id
+        report = release_blocks(
+            clinic_id,
+            min_cell=current_app.config["HEALING_SURVEY_MIN_CELL"],
+            withdrawal_days=current_app.config.get("HEALING_SURVEY_WITHDRAWAL_DAYS", 0),
+        )
+    _emit(
+        report.to_dict(),
+        as_json=as_json,
+        lines=[
+            f"{report.blocks} blocks released ({report.dyad_waves} dyad waves) in "
+            f"{report.clinics} clinics; {report.held_back_dyad_waves} answered dyad waves wait "
+            "for their block"
+        ],
+    )
+
+
 def _factors(ctx, param, value: str):
     if value == "auto":
         return value
@@ -476,6 +504,7 @@ COMMANDS = (
     invite,
     self_invite,
     demo,
+    release,
     analyze,
     export,
     import_redcap,

@@ -64,6 +64,18 @@ def _positive_int(name: str, raw: str | None, default: int) -> int:
     return value
 
 
+def _withdrawal_days(raw: str | None) -> int:
+    """Days after submitting during which a patient may still withdraw (issue 12); no answer
+    joins a release block before they have passed (survey.release)."""
+    if raw is None:
+        return 0
+    if not raw.strip().isdigit():
+        raise ConfigError(
+            f"HEALING_SURVEY_WITHDRAWAL_DAYS={raw!r} is not a whole number of days; expected e.g. 0"
+        )
+    return int(raw)
+
+
 def database_url(raw: str) -> str:
     """Accept the common ``postgres://`` and ``postgresql://`` spellings for psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
@@ -91,6 +103,9 @@ def from_environment(instance_path: Path) -> dict:
         "HEALING_SURVEY_TRUSTED_PROXIES": _proxy_count(env.get("HEALING_SURVEY_TRUSTED_PROXIES")),
         # Optional: sign-in throttle counters in Redis instead of the database.
         "REDIS_URL": env.get("REDIS_URL") or None,
+        "HEALING_SURVEY_WITHDRAWAL_DAYS": _withdrawal_days(
+            env.get("HEALING_SURVEY_WITHDRAWAL_DAYS")
+        ),
     }
 
 

@@ -103,6 +103,8 @@ class Wave(db.Model):
     dyad_id: Mapped[int] = mapped_column(ForeignKey("dyad.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once, when the dyad wave joins a release block (survey.release); never changed after.
+    release_block_id: Mapped[int | None] = mapped_column(ForeignKey("release_block.id"), index=True)
 
     dyad: Mapped[Dyad] = relationship(back_populates="waves")
     invitations: Mapped[list[Invitation]] = relationship(back_populates="wave")
@@ -298,3 +300,29 @@ class SignInThrottle(db.Model):
     attempts: Mapped[int] = mapped_column(Integer)
     not_before: Mapped[float] = mapped_column(Float)
     updated: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ReleaseBlock(db.Model):
+    """A fixed group of settled dyad waves whose answers are shown together (survey.release).
+
+    One clinician, one wave number, one kind of dyad wave ("pair": both forms answered,
+    "patient" or "clinician": only that one), at least ``HEALING_SURVEY_MIN_CELL`` dyad waves.
+    Every aggregate is a union of whole blocks; membership never changes after release.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"), index=True)
+    wave_number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The month (YYYY-MM, UTC) of the newest submission in the block: what date filters select.
+    period_month: Mapped[str] = mapped_column(String(7), index=True)
+    dyad_waves: Mapped[int] = mapped_column(Integer)
+    patient_responses: Mapped[int] = mapped_column(Integer)
+    clinician_responses: Mapped[int] = mapped_column(Integer)
+    complete_pairs: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('pair', 'patient', 'clinician')", name="known_kind"),
+    )

@@ -2,7 +2,7 @@
 everywhere) and atomic sign-in throttle counters that replace the lock-out
 
 Revision ID: 0004
-Revises: c03ef886fbca
+Revises: e6306a6b7b61
 Create Date: 2026-12-01 22:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "c03ef886fbca"
+down_revision = "e6306a6b7b61"
 branch_labels = None
 depends_on = None
 

@@ -191,7 +191,7 @@ def openapi_document() -> dict:
         },
         "ClinicSummary": {
             "type": "object",
-            "description": "survey.aggregates.clinic_summary; small cells are suppressed.",
+            "description": "survey.aggregates.clinic_summary: computed from whole release blocks.",
             "required": ["clinic", "min_cell", "constructs", "overall", "clinicians"],
             "properties": {
                 "clinic": {"type": "object"},
@@ -297,7 +297,7 @@ def openapi_document() -> dict:
         },
         "/clinics/{clinic_id}/summary": {
             "get": {
-                "summary": "A clinic's aggregates, as on the dashboard, small cells suppressed",
+                "summary": "A clinic's aggregates, as on the dashboard, from whole release blocks",
                 "parameters": [
                     _int_param("clinic_id", "path", "Clinic id."),
                     {

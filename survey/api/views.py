@@ -411,7 +411,7 @@ def list_responses():
 
 @bp.get("/clinics/<int:clinic_id>/summary")
 def clinic_summary(clinic_id: int):
-    """The dashboard's clinic aggregates, with the same suppression of small cells."""
+    """The dashboard's clinic aggregates, from the same release blocks."""
     from survey.aggregates import AggregateError
     from survey.aggregates import clinic_summary as summarize
 

@@ -273,19 +273,15 @@ def comparison_chart(title: str, rows: list[tuple[str, dict]]) -> Markup:
     return _svg(WIDTH, int(bottom + 24), title, body)
 
 
-def funnel_chart(title: str, stages: list[tuple[str, int | dict]]) -> Markup:
+def funnel_chart(title: str, stages: list[tuple[str, int]]) -> Markup:
     """Horizontal bars, one per stage of the invitation funnel, with the count written on it."""
     row_height, top = 30, 6
     left, right = 96, WIDTH - 60
-    counts = [value for _, value in stages if isinstance(value, int)]
-    most = max(counts, default=0) or 1
+    most = max((value for _, value in stages), default=0) or 1
     body = []
     for i, (label, value) in enumerate(stages):
         y = top + row_height * i
         body.append(_text(4, y + 18, label))
-        if not isinstance(value, int):
-            body.append(_text(left + 4, y + 18, value["reason"], size=11, fill=MUTED, italic=True))
-            continue
         width = (right - left) * value / most
         pattern = "url(#funnel-hatch)" if i % 2 else INK
         body.append(
