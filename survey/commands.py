@@ -11,6 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 from survey.api.commands import token
 from survey.auth.commands import user
 from survey.exports.commands import export, import_redcap
+from survey.staff.commands import CLINIC_COMMANDS, CLINICIAN_COMMANDS
 
 
 def _emit(records: dict | list, *, as_json: bool, lines: list[str]) -> None:
@@ -39,7 +40,7 @@ def _json_option(what: str):
     return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON.")
 
 
-@click.group(cls=AppGroup, help="Create and list clinics.")
+@click.group(cls=AppGroup, help="Create, list, rename and retire clinics.")
 def clinic():
     pass
 
@@ -64,7 +65,7 @@ def clinic_list(as_json: bool):
     _emit(records, as_json=as_json, lines=[f"{r['id']}\t{r['name']}" for r in records])
 
 
-@click.group(cls=AppGroup, help="Create and list clinicians.")
+@click.group(cls=AppGroup, help="Create, list, rename and retire clinicians.")
 def clinician():
     pass
 
@@ -115,6 +116,13 @@ def invite(clinician_id, wave, dyad_id, reference, expires_days, as_json):
     from survey.invitations import InvitationError, invite_dyad
 
     days = expires_days or current_app.config["HEALING_SURVEY_INVITATION_DAYS"]
+    if reference is None and dyad_id is None:
+        click.echo(
+            "warning: no --reference: the clinician's form can only say when the link was made,"
+            " not which patient it is about; give --reference with the clinic's own patient"
+            " reference (never a name)",
+            err=True,
+        )
     with _fail_on(InvitationError):
         links = invite_dyad(
             clinician_id, wave=wave, dyad_id=dyad_id, reference=reference, expires_days=days
@@ -164,7 +172,11 @@ def demo(dyads: int, seed: int, as_json: bool):
     try:
         summary = create_demo(dyads=dyads, seed=seed)
     except DemoExists as exists:
-        click.echo(f"{exists}; nothing was added.")
+        click.echo(
+            f"{exists}; nothing was added. Its manager is {DEMO_MANAGER}; the password was shown"
+            " only the first time. To set a new one, run:\n"
+            f"  healing-survey user set-password --email {DEMO_MANAGER}"
+        )
         return
     except DemoError as error:
         raise click.ClickException(str(error)) from None
@@ -346,6 +358,11 @@ def _analyze_database(ctx, form_id: str, options):
         raise ValueError(f"no submitted responses to the {form_id!r} form yet")
     return run_workup_from_moments(moments, spec, options)
 
+
+for _command in CLINIC_COMMANDS:
+    clinic.add_command(_command)
+for _command in CLINICIAN_COMMANDS:
+    clinician.add_command(_command)
 
 COMMANDS = (
     clinic,
