@@ -36,6 +36,10 @@ def _fail_on(*errors: type[Exception]):
     return _Guard()
 
 
+def _retired(record: dict) -> str:
+    return f"\t(retired {record['retired_at'][:10]})" if record.get("retired_at") else ""
+
+
 def _json_option(what: str):
     return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON.")
 
@@ -62,7 +66,11 @@ def clinic_list(as_json: bool):
     from survey.clinics import list_clinics
 
     records = list_clinics()
-    _emit(records, as_json=as_json, lines=[f"{r['id']}\t{r['name']}" for r in records])
+    _emit(
+        records,
+        as_json=as_json,
+        lines=[f"{r['id']}\t{r['name']}{_retired(r)}" for r in records],
+    )
 
 
 @click.group(cls=AppGroup, help="Create, list, rename and retire clinicians.")
@@ -98,7 +106,7 @@ def clinician_list(clinic_name: str | None, as_json: bool):
     _emit(
         records,
         as_json=as_json,
-        lines=[f"{r['id']}\t{r['clinic']}\t{r['name']}" for r in records],
+        lines=[f"{r['id']}\t{r['clinic']}\t{r['name']}{_retired(r)}" for r in records],
     )
 
 
