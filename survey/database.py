@@ -84,6 +84,8 @@ def database_problem(error: BaseException, raw_url: str | None) -> str | None:
             f"DATABASE_URL {where} is not a database healing-survey can use; expected"
             " sqlite:////path/to/file.sqlite or postgresql://user@host:5432/name"
         )
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").startswith("psycopg"):
+        return "the PostgreSQL driver is not installed: pip install 'healing-survey[postgres]'"
     if not isinstance(error, OperationalError | ProgrammingError):
         return None
     text = str(getattr(error, "orig", error) or "").strip()
