@@ -330,7 +330,7 @@ def use_link(token: str, purpose: str, password: str, again: str) -> User:
     is refused."""
     link = link_for(token, purpose)
     if link is None:
-        raise StaffError(_dead_link_message(purpose))
+        raise StaffError(dead_link_message(purpose))
     check_new_password(password, again)
     now = utcnow()
     claimed = db.session.execute(
@@ -341,7 +341,7 @@ def use_link(token: str, purpose: str, password: str, again: str) -> User:
     )
     if claimed.rowcount != 1:
         db.session.rollback()
-        raise StaffError(_dead_link_message(purpose))
+        raise StaffError(dead_link_message(purpose))
     account = link.user
     action = "account.set_up" if purpose == SET_UP else "account.reset"
     record_audit(f"user:{account.id}", action, f"user:{account.id}")
@@ -349,7 +349,7 @@ def use_link(token: str, purpose: str, password: str, again: str) -> User:
     return account
 
 
-def _dead_link_message(purpose: str) -> str:
+def dead_link_message(purpose: str) -> str:
     if purpose == SET_UP:
         return (
             "This set-up link was already used or has expired. Ask whoever invited you for a "

@@ -380,7 +380,7 @@ def _link_page(token: str, purpose: str):
     template = "staff/set_up.html" if purpose == staff.SET_UP else "staff/reset.html"
     link = staff.link_for(token, purpose)
     if link is None:
-        message = staff._dead_link_message(purpose)
+        message = staff.dead_link_message(purpose)
         return render_template("staff/link_dead.html", message=message, purpose=purpose), 410
     if request.method == "GET":
         return render_template(template, email=link.user.email, message=None)

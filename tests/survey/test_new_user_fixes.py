@@ -410,12 +410,3 @@ def test_the_page_loads_the_saving_script_from_the_site_only(app, patient):
     script = patient.client.get("/static/autosave.js")
     assert script.status_code == 200 and "fetch(" in script.text
     script.close()
-
-
-def test_enter_in_a_question_still_means_next(app, patient):
-    """Implicit submission uses the form's first submit control: it must be Next, not the
-    first question's "Clear answer"."""
-    page = patient.client.get(patient.page_url(1)).text
-    form = page[page.index("<form") :]
-    first = re.search(r'<(?:button|input)[^>]*type="submit"[^>]*>', form).group(0)
-    assert 'name="nav"' in first and 'value="next"' in first
