@@ -55,6 +55,7 @@ def register_blueprints(app: Flask) -> None:
     from survey.fhir.views import bp as fhir_bp
     from survey.respond.views import bp as respond_bp
     from survey.site import bp as site_bp
+    from survey.staff.views import bp as staff_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(delivery_bp)
@@ -64,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(staff_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -50,6 +50,37 @@ class HealingSurveyGroup(FlaskGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return click.Group.list_commands(self, ctx)
 
+    def invoke(self, ctx: click.Context):
+        """Every command: a database or setting that cannot be used is one line, no traceback."""
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.Exit:
+            raise
+        except Exception as error:
+            problem = _setup_problem(ctx, error)
+            if problem is None:
+                raise
+            raise click.ClickException(problem) from None
+
+
+def _setup_problem(ctx: click.Context, error: Exception) -> str | None:
+    """What is wrong with the settings or the database, in one line, or None."""
+    import os
+
+    from flask.cli import ScriptInfo
+
+    from survey.config import ConfigError
+
+    if isinstance(error, ConfigError):
+        return str(error)
+    if "sqlalchemy" not in type(error).__module__ and not isinstance(error, ModuleNotFoundError):
+        return None
+    from survey.database import database_problem
+
+    app = getattr(ctx.ensure_object(ScriptInfo), "_loaded_app", None)
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") if app is not None else None
+    return database_problem(error, url or os.environ.get("DATABASE_URL"))
+
 
 main = HealingSurveyGroup(
     create_app=_create_app,

@@ -1,27 +1,44 @@
-"""Clinics and their clinicians: creating and listing them."""
+"""Clinics and their clinicians: creating, renaming, retiring and listing them.
+
+A retired clinic or clinician keeps its history (dyads, answers, dashboards) and gets no new
+invitations; retiring can be undone.
+"""
 
 from __future__ import annotations
+
+import re
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from survey.extensions import db
-from survey.models import Clinic, Clinician, record_audit
+from survey.models import Clinic, Clinician, record_audit, utcnow
+
+NAME_MAX_LENGTH = 200
 
 
 class ClinicError(ValueError):
     """A clinic or clinician request that cannot be met; the message names the value."""
 
 
-def _clean_name(name: str, what: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise ClinicError(f"the {what} name {name!r} must have 1 to 200 characters")
+def _clean_name(name: str | None, what: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ClinicError(f"the {what} name is empty; give it a name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ClinicError(
+            f"the {what} name {name[:40]!r}... has {len(name)} characters;"
+            f" use at most {NAME_MAX_LENGTH}"
+        )
     return name
 
 
+def _when(moment) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None
+
+
 def clinic_record(clinic: Clinic) -> dict:
-    return {"id": clinic.id, "name": clinic.name}
+    return {"id": clinic.id, "name": clinic.name, "retired_at": _when(clinic.retired_at)}
 
 
 def clinician_record(clinician: Clinician) -> dict:
@@ -30,6 +47,7 @@ def clinician_record(clinician: Clinician) -> dict:
         "clinic": clinician.clinic.name,
         "name": clinician.name,
         "email": clinician.email,
+        "retired_at": _when(clinician.retired_at),
     }
 
 
@@ -40,7 +58,9 @@ def add_clinic(name: str, *, actor: str = "cli") -> dict:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise ClinicError(f"a clinic named {clinic.name!r} already exists") from None
+        raise ClinicError(
+            f"a clinic named {clinic.name!r} already exists; choose another name"
+        ) from None
     record_audit(actor, "clinic.create", f"clinic:{clinic.id}")
     db.session.commit()
     return clinic_record(clinic)
@@ -57,13 +77,20 @@ def add_clinician(
     clinic_name: str, name: str, *, email: str | None = None, actor: str = "cli"
 ) -> dict:
     clinic = find_clinic(clinic_name)
-    clinician = Clinician(clinic=clinic, name=_clean_name(name, "clinician"), email=email)
+    if clinic.retired_at is not None:
+        raise ClinicError(f"the clinic {clinic.name!r} is retired; it takes no new clinicians")
+    clinician = Clinician(
+        clinic=clinic, name=_clean_name(name, "clinician"), email=_clean_email(email)
+    )
     db.session.add(clinician)
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise ClinicError(f"{clinic_name!r} already has a clinician {clinician.name!r}") from None
+        raise ClinicError(
+            f"{clinic.name!r} already has a clinician named {clinician.name!r};"
+            " choose another name (for example with a middle initial)"
+        ) from None
     record_audit(actor, "clinician.create", f"clinician:{clinician.id}")
     db.session.commit()
     return clinician_record(clinician)
@@ -78,3 +105,116 @@ def list_clinicians(clinic_name: str | None = None) -> list[dict]:
     if clinic_name is not None:
         query = query.where(Clinician.clinic_id == find_clinic(clinic_name).id)
     return [clinician_record(c) for c in db.session.scalars(query)]
+
+
+def _clean_email(email: str | None) -> str | None:
+    email = (email or "").strip()
+    if not email:
+        return None
+    if len(email) > 320 or not _EMAIL.fullmatch(email):
+        raise ClinicError(f"e-mail address {email!r} is not valid; expected name@example.org")
+    return email
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def find_clinician(clinician_id: int) -> Clinician:
+    clinician = db.session.get(Clinician, clinician_id)
+    if clinician is None:
+        raise ClinicError(
+            f"there is no clinician with id {clinician_id};"
+            " 'healing-survey clinician list' shows them"
+        )
+    return clinician
+
+
+def rename_clinic(old_name: str, new_name: str, *, actor: str = "cli") -> dict:
+    """Give a clinic a new name; its history stays under the new name."""
+    return _rename_clinic(find_clinic(old_name), new_name, actor=actor)
+
+
+def _rename_clinic(clinic: Clinic, new_name: str, *, actor: str) -> dict:
+    name = _clean_name(new_name, "clinic")
+    if name == clinic.name:
+        return clinic_record(clinic)
+    taken = db.session.scalar(select(Clinic).where(Clinic.name == name, Clinic.id != clinic.id))
+    if taken is not None:
+        raise ClinicError(f"a clinic named {name!r} already exists; choose another name")
+    old = clinic.name
+    clinic.name = name
+    record_audit(actor, "clinic.rename", f"clinic:{clinic.id}", old=old, new=name)
+    db.session.commit()
+    return clinic_record(clinic)
+
+
+def rename_clinic_by_id(clinic_id: int, new_name: str, *, actor: str) -> dict:
+    return _rename_clinic(_clinic_by_id(clinic_id), new_name, actor=actor)
+
+
+def _clinic_by_id(clinic_id: int) -> Clinic:
+    clinic = db.session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise ClinicError(f"there is no clinic with id {clinic_id}")
+    return clinic
+
+
+def retire_clinic(name: str, *, retire: bool = True, actor: str = "cli") -> dict:
+    """Retire a clinic (no new invitations, history kept), or bring it back."""
+    return _retire_clinic(find_clinic(name), retire=retire, actor=actor)
+
+
+def retire_clinic_by_id(clinic_id: int, *, retire: bool = True, actor: str) -> dict:
+    return _retire_clinic(_clinic_by_id(clinic_id), retire=retire, actor=actor)
+
+
+def _retire_clinic(clinic: Clinic, *, retire: bool, actor: str) -> dict:
+    if (clinic.retired_at is not None) == retire:
+        state = "retired" if retire else "not retired"
+        raise ClinicError(f"the clinic {clinic.name!r} is already {state}")
+    clinic.retired_at = utcnow() if retire else None
+    record_audit(actor, "clinic.retire" if retire else "clinic.reinstate", f"clinic:{clinic.id}")
+    db.session.commit()
+    return clinic_record(clinic)
+
+
+def rename_clinician(clinician_id: int, new_name: str, *, actor: str = "cli") -> dict:
+    """Give a clinician a new name (a marriage, a typo); their history stays theirs."""
+    clinician = find_clinician(clinician_id)
+    name = _clean_name(new_name, "clinician")
+    if name == clinician.name:
+        return clinician_record(clinician)
+    taken = db.session.scalar(
+        select(Clinician).where(
+            Clinician.clinic_id == clinician.clinic_id,
+            Clinician.name == name,
+            Clinician.id != clinician.id,
+        )
+    )
+    if taken is not None:
+        raise ClinicError(
+            f"{clinician.clinic.name!r} already has a clinician named {name!r} (id {taken.id});"
+            " choose another name"
+        )
+    old = clinician.name
+    clinician.name = name
+    record_audit(actor, "clinician.rename", f"clinician:{clinician.id}", old=old, new=name)
+    db.session.commit()
+    return clinician_record(clinician)
+
+
+def retire_clinician(clinician_id: int, *, retire: bool = True, actor: str = "cli") -> dict:
+    """Retire a clinician (no new invitations, history kept), or bring them back."""
+    clinician = find_clinician(clinician_id)
+    if (clinician.retired_at is not None) == retire:
+        state = "retired" if retire else "not retired"
+        raise ClinicError(f"clinician {clinician.id} ({clinician.name}) is already {state}")
+    if not retire and clinician.clinic.retired_at is not None:
+        raise ClinicError(
+            f"the clinic {clinician.clinic.name!r} is retired; bring the clinic back first"
+        )
+    clinician.retired_at = utcnow() if retire else None
+    action = "clinician.retire" if retire else "clinician.reinstate"
+    record_audit(actor, action, f"clinician:{clinician.id}")
+    db.session.commit()
+    return clinician_record(clinician)

@@ -12,6 +12,7 @@ from survey.api.commands import token
 from survey.auth.commands import user
 from survey.delivery.commands import send
 from survey.exports.commands import export, import_redcap
+from survey.staff.commands import CLINIC_COMMANDS, CLINICIAN_COMMANDS
 
 
 def _emit(records: dict | list, *, as_json: bool, lines: list[str]) -> None:
@@ -36,11 +37,15 @@ def _fail_on(*errors: type[Exception]):
     return _Guard()
 
 
+def _retired(record: dict) -> str:
+    return f"\t(retired {record['retired_at'][:10]})" if record.get("retired_at") else ""
+
+
 def _json_option(what: str):
     return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON.")
 
 
-@click.group(cls=AppGroup, help="Create and list clinics.")
+@click.group(cls=AppGroup, help="Create, list, rename and retire clinics.")
 def clinic():
     pass
 
@@ -62,10 +67,14 @@ def clinic_list(as_json: bool):
     from survey.clinics import list_clinics
 
     records = list_clinics()
-    _emit(records, as_json=as_json, lines=[f"{r['id']}\t{r['name']}" for r in records])
+    _emit(
+        records,
+        as_json=as_json,
+        lines=[f"{r['id']}\t{r['name']}{_retired(r)}" for r in records],
+    )
 
 
-@click.group(cls=AppGroup, help="Create and list clinicians.")
+@click.group(cls=AppGroup, help="Create, list, rename and retire clinicians.")
 def clinician():
     pass
 
@@ -98,7 +107,7 @@ def clinician_list(clinic_name: str | None, as_json: bool):
     _emit(
         records,
         as_json=as_json,
-        lines=[f"{r['id']}\t{r['clinic']}\t{r['name']}" for r in records],
+        lines=[f"{r['id']}\t{r['clinic']}\t{r['name']}{_retired(r)}" for r in records],
     )
 
 
@@ -116,6 +125,13 @@ def invite(clinician_id, wave, dyad_id, reference, expires_days, as_json):
     from survey.invitations import InvitationError, invite_dyad
 
     days = expires_days or current_app.config["HEALING_SURVEY_INVITATION_DAYS"]
+    if reference is None and dyad_id is None:
+        click.echo(
+            "warning: no --reference: the clinician's form can only say when the link was made,"
+            " not which patient it is about; give --reference with the clinic's own patient"
+            " reference (never a name)",
+            err=True,
+        )
     with _fail_on(InvitationError):
         links = invite_dyad(
             clinician_id, wave=wave, dyad_id=dyad_id, reference=reference, expires_days=days
@@ -165,7 +181,11 @@ def demo(dyads: int, seed: int, as_json: bool):
     try:
         summary = create_demo(dyads=dyads, seed=seed)
     except DemoExists as exists:
-        click.echo(f"{exists}; nothing was added.")
+        click.echo(
+            f"{exists}; nothing was added. Its manager is {DEMO_MANAGER}; the password was shown"
+            " only the first time. To set a new one, run:\n"
+            f"  healing-survey user set-password --email {DEMO_MANAGER}"
+        )
         return
     except DemoError as error:
         raise click.ClickException(str(error)) from None
@@ -497,6 +517,11 @@ def _analyze_database(ctx, selection, options) -> dict:
     report["sample"] = data.structure.to_dict()
     return report
 
+
+for _command in CLINIC_COMMANDS:
+    clinic.add_command(_command)
+for _command in CLINICIAN_COMMANDS:
+    clinician.add_command(_command)
 
 COMMANDS = (
     clinic,

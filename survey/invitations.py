@@ -80,7 +80,18 @@ class SelfAssessmentLink:
 def _clinician(clinician_id: int) -> Clinician:
     clinician = db.session.get(Clinician, clinician_id)
     if clinician is None:
-        raise InvitationError(f"no clinician with id {clinician_id}")
+        raise InvitationError(
+            f"there is no clinician with id {clinician_id};"
+            " 'healing-survey clinician list' shows them"
+        )
+    if clinician.retired_at is not None:
+        raise InvitationError(
+            f"clinician {clinician.id} ({clinician.name}) is retired and gets no new invitations"
+        )
+    if clinician.clinic.retired_at is not None:
+        raise InvitationError(
+            f"the clinic {clinician.clinic.name!r} is retired and gets no new invitations"
+        )
     return clinician
 
 
@@ -109,7 +120,9 @@ def _dyad_for(clinician: Clinician, dyad_id: int | None, reference: str | None) 
     if dyad_id is not None:
         dyad = db.session.get(Dyad, dyad_id)
         if dyad is None or dyad.clinician_id != clinician.id:
-            raise InvitationError(f"dyad {dyad_id} is not a dyad of clinician {clinician.id}")
+            raise InvitationError(
+                f"there is no dyad {dyad_id} of clinician {clinician.id} ({clinician.name})"
+            )
         return dyad
     if reference is not None:
         existing = db.session.scalar(

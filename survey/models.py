@@ -65,6 +65,8 @@ class Clinic(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Days after the invitation went out on which a reminder goes to those who have not answered.
     reminder_days: Mapped[str] = mapped_column(String(64), default="3,7", server_default="3,7")
+    # A retired clinic keeps its history and gets no new invitations.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     clinicians: Mapped[list[Clinician]] = relationship(back_populates="clinic")
 
@@ -75,6 +77,8 @@ class Clinician(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A retired clinician keeps their history and gets no new invitations.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     clinic: Mapped[Clinic] = relationship(back_populates="clinicians")
     dyads: Mapped[list[Dyad]] = relationship(back_populates="clinician")
@@ -326,3 +330,22 @@ class ReleaseBlock(db.Model):
     __table_args__ = (
         CheckConstraint("kind IN ('pair', 'patient', 'clinician')", name="known_kind"),
     )
+
+
+class StaffLink(db.Model):
+    """A one-time link e-mailed to a colleague: set up a new account, or reset a password.
+
+    Only a hash of the token is stored; a link works once (``used_at``) and until ``expires_at``.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (CheckConstraint("purpose IN ('set-up', 'reset')", name="known_purpose"),)

@@ -105,10 +105,16 @@ def _placement(
             raise AccountError("a manager account needs --clinic NAME and no --clinician")
         return clinic.id, None
     if role == Role.CLINICIAN:
-        clinician = db.session.get(Clinician, clinician_id) if clinician_id is not None else None
+        if clinician_id is None:
+            raise AccountError(
+                "a clinician account needs --clinician ID; 'healing-survey clinician list'"
+                " shows the ids"
+            )
+        clinician = db.session.get(Clinician, clinician_id)
         if clinician is None:
             raise AccountError(
-                f"a clinician account needs --clinician ID; {clinician_id!r} is none"
+                f"there is no clinician with id {clinician_id};"
+                " 'healing-survey clinician list' shows the ids"
             )
         if clinic is not None and clinic.id != clinician.clinic_id:
             raise AccountError(f"clinician {clinician_id} does not work at {clinic_name!r}")
@@ -143,12 +149,19 @@ def add_account(
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise AccountError(
-            f"an account for {email!r} (or for clinician {clinician_id}) exists already"
-        ) from None
+        raise AccountError(_duplicate_account(email, clinician_id)) from None
     record_audit(actor, "account.create", f"user:{account.id}", role=role)
     db.session.commit()
     return account_record(account), generated
+
+
+def _duplicate_account(email: str, clinician_id: int | None) -> str:
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        return f"an account for {email} exists already"
+    holder = db.session.scalar(select(User).where(User.clinician_id == clinician_id))
+    if holder is not None:
+        return f"clinician {clinician_id} already has an account ({holder.email})"
+    return f"an account for {email} could not be added; try again"
 
 
 def set_password(

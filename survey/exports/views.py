@@ -15,7 +15,7 @@ from flask import (
 from items import load_bank
 from survey.auth.access import actor_of, current_account, role_required
 from survey.exports.layout import ExportError
-from survey.exports.service import FORMATS, ExportRequest, export_stream
+from survey.exports.service import FORMATS, SELF_ASSESSMENT, ExportRequest, export_stream
 from survey.models import Role, User
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -41,6 +41,10 @@ def index():
         instrument_formats=[f for f in FORMATS.values() if not f.holds_responses],
         deidentified_only=_must_deidentify(account),
         clinic=account.clinic if account.role == Role.MANAGER else None,
+        # The rules of survey.exports.service: a clinic's export never holds self-assessments,
+        # and everyone else gets them de-identified only. Offer nothing that would answer 400.
+        self_assessment=SELF_ASSESSMENT,
+        self_assessments_offered=_scope(account) is None,
     )
 
 

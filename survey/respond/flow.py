@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from items import NOT_APPLICABLE, SKIPPED, Form, Section, load_bank
@@ -55,8 +55,19 @@ def patient_reference(invitation: Invitation) -> str | None:
     the wave, so the clinician knows whom the questions are about. Never on the patient form."""
     if invitation.form != "clinician-dyad" or invitation.wave is None:
         return None
-    reference = invitation.wave.dyad.reference or f"relationship {invitation.wave.dyad_id}"
+    reference = invitation.wave.dyad.reference
+    if reference is None:
+        # No reference was given: the date the link was made is what the clinician can recall.
+        made = invitation.created_at or utcnow()
+        reference = f"the patient whose survey link was made on {made:%-d %B %Y}"
     return f"{reference}, wave {invitation.wave.number}"
+
+
+def clinician_name(invitation: Invitation) -> str | None:
+    """On the patient form: the clinician the questions are about."""
+    if invitation.form != "patient":
+        return None
+    return invitation.clinician.name
 
 
 def check_open(invitation: Invitation) -> None:
@@ -136,11 +147,14 @@ def user_agent_class(user_agent: str | None) -> str:
 class PageAnswers:
     """A validated page: each item's answer, or None where the respondent left it blank.
 
-    ``resume_index`` is the section a respondent who comes back should see first.
+    ``resume_index`` is the section a respondent who comes back should see first; ``cleared``
+    names items whose stored answer the respondent took back (stored as nothing, so a
+    submission records them as skipped, as if never answered).
     """
 
     resume_index: int
     values: dict[str, int | str | None]
+    cleared: frozenset[str] = frozenset()
 
 
 def save_page(
@@ -150,11 +164,41 @@ def save_page(
     if not _claim(invitation, InvitationState.STARTED):
         _refuse_claim(invitation)
     response = invitation.response or _start_response(invitation, user_agent, language)
-    _store_values(response, page.values)
+    _store_values(response, {k: v for k, v in page.values.items() if k not in page.cleared})
+    _clear_values(response, page.cleared)
     response.last_saved_at = utcnow()
     response.resume_section = page.resume_index
     _commit()
     return response
+
+
+def save_answer(
+    invitation: Invitation,
+    item_id: str,
+    value: int | str | None,
+    *,
+    user_agent: str | None,
+    language: str,
+) -> Response:
+    """Store one answer the moment it is chosen (``None``: the answer was cleared)."""
+    if not _claim(invitation, InvitationState.STARTED):
+        _refuse_claim(invitation)
+    response = invitation.response or _start_response(invitation, user_agent, language)
+    if value is None:
+        _clear_values(response, {item_id})
+    else:
+        _store_values(response, {item_id: value})
+    response.last_saved_at = utcnow()
+    _commit()
+    return response
+
+
+def _clear_values(response: Response, item_ids) -> None:
+    if not item_ids:
+        return
+    db.session.execute(
+        delete(Answer).where(Answer.response_id == response.id, Answer.item_id.in_(item_ids))
+    )
 
 
 def _store_values(response: Response, values: dict[str, int | str | None]) -> None:

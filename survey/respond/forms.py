@@ -12,7 +12,9 @@ from wtforms.validators import Optional
 from items import NOT_APPLICABLE, Item, Section, load_bank
 
 NAV_FIELD = "nav"
-CONTROL_FIELDS = frozenset({"csrf_token", NAV_FIELD})
+# A button per question that takes its answer back: its value is the item's id.
+CLEAR_FIELD = "clear"
+CONTROL_FIELDS = frozenset({"csrf_token", NAV_FIELD, CLEAR_FIELD})
 
 
 def item_choices(item: Item) -> list[SelectChoice]:
@@ -54,3 +56,14 @@ def answer_value(raw: str | None) -> int | str | None:
     if raw is None or raw == "":
         return None
     return raw if raw == NOT_APPLICABLE else int(raw)
+
+
+def single_answer(item: Item, raw: str | None) -> int | str | None:
+    """One answer posted on its own (saved as it is chosen): a value of the item's scale, its
+    "does not apply" code, or "" for a cleared answer (None). Anything else is ValueError."""
+    if raw is None or raw == "":
+        return None
+    allowed = {choice.value for choice in item_choices(item)}
+    if raw not in allowed:
+        raise ValueError(f"{raw!r} is not an answer to {item.id}")
+    return answer_value(raw)

@@ -9,10 +9,12 @@ from survey.invitations import find_invitation
 from survey.models import Invitation, InvitationState
 from survey.respond import flow
 from survey.respond.forms import (
+    CLEAR_FIELD,
     NAV_FIELD,
     answer_value,
     repeated_fields,
     section_form_class,
+    single_answer,
     unknown_fields,
 )
 
@@ -60,6 +62,7 @@ def welcome(token: str):
         form=flow.form_of(invitation),
         resume_page=resume_page,
         about=flow.patient_reference(invitation),
+        clinician=flow.clinician_name(invitation),
     )
 
 
@@ -88,6 +91,18 @@ def section(token: str, page: int):
     if not page_form.validate():
         return _render_section(token, form, index, page_form), 400
     values = {item.id: answer_value(page_form[item.id].data) for item in section_.items}
+    cleared = request.form.get(CLEAR_FIELD)
+    if cleared is not None:
+        # "Clear answer" on one question: keep the page's other answers, stay on this page.
+        if cleared not in values:
+            raise flow.FlowError(f"This page has no question called {cleared}. Nothing was saved.")
+        flow.save_page(
+            invitation,
+            flow.PageAnswers(resume_index=index, values=values, cleared=frozenset({cleared})),
+            user_agent=request.user_agent.string,
+            language=LANGUAGE,
+        )
+        return redirect(_page_url(token, page) + f"#q-{cleared}")
     going_back = request.form.get(NAV_FIELD) == "back"
     resume_index = max(index - 1, 0) if going_back else min(index + 1, len(form.sections) - 1)
     flow.save_page(
@@ -103,6 +118,26 @@ def section(token: str, page: int):
     if page < len(form.sections):
         return redirect(_page_url(token, page + 1))
     return redirect(url_for(".review", token=token))
+
+
+@bp.post("/<token>/answer")
+def save_answer(token: str):
+    """One answer saved as it is chosen (static/autosave.js); the page's own form, posted with
+    Next or Back, does the same without JavaScript."""
+    invitation = _invitation(token)
+    flow.check_open(invitation)
+    item_id = request.form.get("item", "")
+    item = next((i for i in flow.form_of(invitation).items if i.id == item_id), None)
+    if item is None:
+        raise flow.FlowError(f"This form has no question called {item_id!r}. Nothing was saved.")
+    try:
+        value = single_answer(item, request.form.get("value"))
+    except ValueError as error:
+        raise flow.FlowError(f"{error}. Nothing was saved.") from None
+    flow.save_answer(
+        invitation, item.id, value, user_agent=request.user_agent.string, language=LANGUAGE
+    )
+    return {"saved": item.id, "value": value}
 
 
 def _page_url(token: str, page: int) -> str:

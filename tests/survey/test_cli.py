@@ -46,6 +46,7 @@ def test_clinic_and_clinician_add_and_list(app, runner):
         "clinic": "Hillside Clinic",
         "name": "Dr. Ada",
         "email": "ada@example.org",
+        "retired_at": None,
     }
     listed = invoke_json(runner, "clinician", "list", "--clinic", "Hillside Clinic")
     assert [row["name"] for row in listed] == ["Dr. Ada"]

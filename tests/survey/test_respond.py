@@ -141,8 +141,10 @@ def test_resume_at_part_one_offers_a_single_way_in(patient):
 def test_enter_in_a_radio_button_goes_forward(patient):
     # Implicit submission (Enter in a field) uses the form's first submit button.
     page = patient.client.get(patient.page_url(2)).text
-    first_button = re.search(r"<button[^>]*>", page.split("<form", 1)[1])[0]
-    assert 'value="next"' in first_button
+    first_button = re.search(
+        r'<(?:button|input)[^>]*type="submit"[^>]*>', page.split("<form", 1)[1]
+    )[0]
+    assert 'name="nav"' in first_button and 'value="next"' in first_button
 
 
 def test_back_saves_the_page_and_goes_to_the_previous_one(app, patient):

@@ -1,0 +1,67 @@
+// Saves each answer of a survey page the moment it is chosen, so that closing the tab loses
+// nothing; "Clear answer" takes an answer back without reloading the page. The page works the
+// same without this script: Next, Back and "Clear answer" post the whole form.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-save-url]");
+  if (!form || !window.fetch || !window.URLSearchParams) {
+    return;
+  }
+  var status = document.getElementById("save-status");
+  var hint = document.getElementById("save-hint");
+  if (hint) {
+    hint.textContent = "You may leave a question blank. Each answer is saved as soon as you choose it.";
+  }
+
+  function say(text) {
+    if (status) {
+      status.textContent = text;
+    }
+  }
+
+  function radios(item) {
+    return form.querySelectorAll("input[type=radio][name='" + CSS.escape(item) + "']");
+  }
+
+  function save(item, value) {
+    var body = new URLSearchParams();
+    body.set("csrf_token", form.querySelector("input[name=csrf_token]").value);
+    body.set("item", item);
+    body.set("value", value);
+    say("Saving…");
+    return fetch(form.getAttribute("data-save-url"), {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+    }).then(function (response) {
+      say(response.ok ? "Saved." : "Not saved. Press Next to save this page.");
+    }).catch(function () {
+      say("Not saved: no connection. Press Next when you are back online.");
+    });
+  }
+
+  form.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input.type === "radio") {
+      save(input.name, input.value);
+    }
+  });
+
+  form.addEventListener("click", function (event) {
+    var button = event.target.closest("button[name=clear]");
+    if (!button) {
+      return;
+    }
+    event.preventDefault();
+    var item = button.value;
+    var choices = radios(item);
+    choices.forEach(function (radio) {
+      radio.checked = false;
+    });
+    save(item, "");
+    // The button hides once nothing is chosen: keep the keyboard on the same question.
+    if (choices.length) {
+      choices[0].focus();
+    }
+  });
+})();
