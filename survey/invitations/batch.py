@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from survey.delivery.contacts import ContactError, normalise_address
@@ -414,24 +414,31 @@ def _insert(model, rows: list[dict]) -> None:
 
 
 def _ids_by(column, key_columns, keys: list[tuple]) -> dict[tuple, int]:
+    """The ids of rows found by their unique key: an IN on the key's last column (plain IN
+    lists use the index on both databases; row-value IN lists did not on PostgreSQL), the
+    other columns matched here."""
+    wanted = set(keys)
+    last = sorted({key[-1] for key in keys})
     found = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
+    for start in range(0, len(last), 1000):
+        chunk = last[start : start + 1000]
         for row in db.session.execute(
-            select(column, *key_columns).where(tuple_(*key_columns).in_(chunk))
+            select(column, *key_columns).where(key_columns[-1].in_(chunk))
         ):
-            found[tuple(row[1:])] = row[0]
+            if tuple(row[1:]) in wanted:
+                found[tuple(row[1:])] = row[0]
     return found
 
 
 def _dyad_ids(rows: tuple[AppointmentRow, ...]) -> dict[tuple[int, str], int]:
-    pairs = sorted({(row.clinician_id, row.reference) for row in rows})
-    keys = (Dyad.clinician_id, Dyad.reference)
+    pairs = sorted({(row.reference, row.clinician_id) for row in rows})
+    keys = (Dyad.reference, Dyad.clinician_id)  # the IN goes on the indexed clinician_id
     existing = _ids_by(Dyad.id, keys, pairs)
     now = utcnow()
     new = [pair for pair in pairs if pair not in existing]
-    _insert(Dyad, [{"clinician_id": c, "reference": r, "created_at": now} for c, r in new])
-    return existing | _ids_by(Dyad.id, keys, new)
+    _insert(Dyad, [{"clinician_id": c, "reference": r, "created_at": now} for r, c in new])
+    found = existing | _ids_by(Dyad.id, keys, new)
+    return {(c, r): dyad_id for (r, c), dyad_id in found.items()}
 
 
 def _create_all(rows, expires_at, email_clinicians: bool) -> list[dict]:
@@ -459,7 +466,12 @@ def _create_all(rows, expires_at, email_clinicians: bool) -> list[dict]:
             for (dyad_id, number), row in zip(wave_keys, rows, strict=True)
         ],
     )
-    wave_ids = _ids_by(Wave.id, (Wave.dyad_id, Wave.number), wave_keys)
+    wave_ids = {
+        (dyad_id, number): wave_id
+        for (number, dyad_id), wave_id in _ids_by(
+            Wave.id, (Wave.number, Wave.dyad_id), [(n, d) for d, n in wave_keys]
+        ).items()
+    }
     tokens = [(new_token(), new_token()) for _ in rows]
     invitations = []
     for row, wave_key, (patient_token, clinician_token) in zip(
