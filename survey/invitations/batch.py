@@ -407,10 +407,12 @@ def store_appointments(
 
 
 def _insert(model, rows: list[dict]) -> None:
-    """Insert many rows in one executemany (no RETURNING: on SQLite an ordered RETURNING goes
-    row by row); the callers read the new ids back by each table's unique key."""
-    for start in range(0, len(rows), 1000):
-        db.session.execute(insert(model.__table__), rows[start : start + 1000])
+    """Insert many rows. A RETURNING makes SQLAlchemy batch them into multi-row INSERTs
+    ("insertmanyvalues") on both databases; the ids come back unordered (ordered RETURNING
+    goes row by row on SQLite), so callers read them back by each table's unique key."""
+    table = model.__table__
+    for start in range(0, len(rows), 5000):
+        db.session.execute(insert(table).returning(table.c.id), rows[start : start + 5000])
 
 
 def _ids_by(column, key_columns, keys: list[tuple]) -> dict[tuple, int]:

@@ -222,7 +222,15 @@ def _latest_wave_number(dyad: Dyad) -> int:
 
 
 def gap_note(latest: int, number: int) -> str | None:
-    """What to tell the user when an explicit wave number skips waves."""
+    """What to tell the user when an explicit wave number skips waves.
+
+    Examples
+    --------
+    >>> gap_note(2, 3) is None
+    True
+    >>> gap_note(1, 3)
+    'wave 3 leaves a gap: this dyad has no wave 2'
+    """
     if number <= latest + 1:
         return None
     missing = f"wave {latest + 1}" if number == latest + 2 else f"waves {latest + 1}-{number - 1}"

@@ -117,7 +117,7 @@ def test_invite_refuses_an_unknown_clinician_and_bad_numbers(app, runner, clinic
     for args, message in (
         (["--clinician", "999"], "no clinician with id 999"),
         (["--clinician", str(clinician_id), "--wave", "0"], "wave numbers start at 1"),
-        (["--clinician", str(clinician_id), "--expires-days", "-3"], "expected 1 or more"),
+        (["--clinician", str(clinician_id), "--expires-days", "-3"], "expected 1 to 3650"),
     ):
         result = runner.invoke(args=["invite", *args])
         assert result.exit_code != 0
