@@ -50,9 +50,12 @@ def register_blueprints(app: Flask) -> None:
     from survey.api.views import bp as api_bp
     from survey.auth.views import bp as auth_bp
     from survey.dashboard.views import bp as dashboard_bp
+    from survey.delivery.cards import bp as cards_bp
+    from survey.delivery.kiosk import bp as kiosk_bp
     from survey.delivery.views import bp as delivery_bp
     from survey.exports.views import bp as exports_bp
     from survey.fhir.views import bp as fhir_bp
+    from survey.invitations.views import bp as invitations_bp
     from survey.respond.views import bp as respond_bp
     from survey.site import bp as site_bp
     from survey.staff.views import bp as staff_bp
@@ -66,6 +69,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(invitations_bp)
+    app.register_blueprint(cards_bp)
+    app.register_blueprint(kiosk_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -12,6 +12,7 @@ from survey.api.commands import token
 from survey.auth.commands import user
 from survey.delivery.commands import send
 from survey.exports.commands import export, import_redcap
+from survey.invitations.commands import invitation, invite
 from survey.staff.commands import CLINIC_COMMANDS, CLINICIAN_COMMANDS
 
 
@@ -111,45 +112,14 @@ def clinician_list(clinic_name: str | None, as_json: bool):
     )
 
 
-@click.command(help="Create one dyad wave: a patient link and a clinician-dyad link.")
-@click.option("--clinician", "clinician_id", type=int, required=True, help="Clinician id.")
-@click.option("--wave", type=int, default=None, help="Wave number (default: the next one).")
-@click.option("--dyad", "dyad_id", type=int, default=None, help="An existing dyad's id.")
-@click.option("--reference", default=None, help="The clinic's pseudonymous patient reference.")
-@click.option("--expires-days", type=int, default=None, help="Days the links stay valid.")
-@_json_option("the links")
-@with_appcontext
-def invite(clinician_id, wave, dyad_id, reference, expires_days, as_json):
-    from flask import current_app
-
-    from survey.invitations import InvitationError, invite_dyad
-
-    days = expires_days or current_app.config["HEALING_SURVEY_INVITATION_DAYS"]
-    if reference is None and dyad_id is None:
-        click.echo(
-            "warning: no --reference: the clinician's form can only say when the link was made,"
-            " not which patient it is about; give --reference with the clinic's own patient"
-            " reference (never a name)",
-            err=True,
-        )
-    with _fail_on(InvitationError):
-        links = invite_dyad(
-            clinician_id, wave=wave, dyad_id=dyad_id, reference=reference, expires_days=days
-        )
-    _emit(
-        links.to_dict(),
-        as_json=as_json,
-        lines=[
-            f"dyad {links.dyad}, wave {links.wave} (links valid until {links.expires_at})",
-            f"patient:   {links.patient_url}",
-            f"clinician: {links.clinician_url}",
-        ],
-    )
-
-
 @click.command("self-invite", help="Create a clinician's self-assessment link.")
 @click.option("--clinician", "clinician_id", type=int, required=True, help="Clinician id.")
-@click.option("--expires-days", type=int, default=None, help="Days the link stays valid.")
+@click.option(
+    "--expires-days",
+    type=int,
+    default=None,
+    help="Days the link stays valid, 1 to 3650 (default 30).",
+)
 @_json_option("the link")
 @with_appcontext
 def self_invite(clinician_id, expires_days, as_json):
@@ -157,7 +127,11 @@ def self_invite(clinician_id, expires_days, as_json):
 
     from survey.invitations import InvitationError, invite_self_assessment
 
-    days = expires_days or current_app.config["HEALING_SURVEY_INVITATION_DAYS"]
+    days = (
+        current_app.config["HEALING_SURVEY_INVITATION_DAYS"]
+        if expires_days is None
+        else expires_days
+    )
     with _fail_on(InvitationError):
         link = invite_self_assessment(clinician_id, expires_days=days)
     _emit(link.to_dict(), as_json=as_json, lines=[f"self-assessment: {link.url}"])
@@ -176,6 +150,7 @@ def demo(dyads: int, seed: int, as_json: bool):
 
     from survey.auth.accounts import add_account
     from survey.demo import DEMO_CLINIC, DemoError, DemoExists, create_demo
+    from survey.invitations import absolute_url
 
     upgrade()
     try:
@@ -198,9 +173,9 @@ def demo(dyads: int, seed: int, as_json: bool):
             f"{summary.clinic}: {summary.clinicians} clinicians, {summary.dyads} dyads, "
             f"{summary.waves} waves, {summary.responses} responses, {summary.answers} answers",
             "Try the survey (after 'healing-survey run'):",
-            f"  patient:   http://127.0.0.1:5000{summary.patient_url}",
-            f"  clinician: http://127.0.0.1:5000{summary.clinician_url}",
-            "See the dashboard at http://127.0.0.1:5000/sign-in as the clinic's manager",
+            f"  patient:   {summary.patient_url}",
+            f"  clinician: {summary.clinician_url}",
+            f"See the dashboard at {absolute_url('/sign-in')} as the clinic's manager",
             f"  e-mail:    {manager['email']}",
             f"  password:  {password.password}   (shown only now)",
         ],
@@ -527,6 +502,7 @@ COMMANDS = (
     clinic,
     clinician,
     invite,
+    invitation,
     self_invite,
     demo,
     release,

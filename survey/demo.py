@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 
 from items import NOT_APPLICABLE, SKIPPED, Form, load_bank
 from survey.extensions import db
-from survey.invitations import hash_token, new_token, survey_path
+from survey.invitations import hash_token, new_token, survey_url
 from survey.models import (
     Answer,
     Clinic,
@@ -128,8 +128,8 @@ def create_demo(*, dyads: int = 300, seed: int = 2008) -> DemoSummary:
         waves=counts["waves"],
         responses=seeder.responses,
         answers=seeder.answers,
-        patient_url=survey_path(patient_token),
-        clinician_url=survey_path(clinician_token),
+        patient_url=survey_url(patient_token),
+        clinician_url=survey_url(clinician_token),
     )
 
 

@@ -8,11 +8,12 @@ controls. Tokens are stored only as hashes.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -109,6 +110,8 @@ class Wave(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set once, when the dyad wave joins a release block (survey.release); never changed after.
     release_block_id: Mapped[int | None] = mapped_column(ForeignKey("release_block.id"), index=True)
+    # The appointment this wave follows (from an appointment list); the tablet shows today's.
+    appointment_on: Mapped[date | None] = mapped_column(Date, index=True)
 
     dyad: Mapped[Dyad] = relationship(back_populates="waves")
     invitations: Mapped[list[Invitation]] = relationship(back_populates="wave")
@@ -349,3 +352,40 @@ class StaffLink(db.Model):
     user: Mapped[User] = relationship()
 
     __table_args__ = (CheckConstraint("purpose IN ('set-up', 'reset')", name="known_purpose"),)
+
+
+class InvitationCard(db.Model):
+    """A printed card's copy of an invitation's link, and the short code typed instead of it.
+
+    The link's token is kept encrypted with the contact key (a card must be printable again),
+    the short code only as a keyed hash. Deleted when the invitation is revoked or reissued.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitation.id", ondelete="CASCADE"), unique=True
+    )
+    code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    invitation: Mapped[Invitation] = relationship()
+
+
+class AttemptCounter(db.Model):
+    """Attempts counted per key and minute (typed codes), shared by every app process."""
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)  # since the epoch
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InvitationUpload(db.Model):
+    """An appointment list between its preview and its confirmation: encrypted, short-lived."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
+    checksum: Mapped[str] = mapped_column(String(64))
+    content_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

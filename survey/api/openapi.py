@@ -140,9 +140,12 @@ def openapi_document() -> dict:
                         "dyad": {"type": "integer"},
                         "wave": {"type": "integer"},
                         "reference": _nullable({"type": "string"}),
-                        "patient_url": {"type": "string"},
-                        "clinician_url": {"type": "string"},
+                        "patient_url": {"type": "string", "format": "uri"},
+                        "clinician_url": {"type": "string", "format": "uri"},
                         "expires_at": {"type": "string"},
+                        "patient_invitation": _nullable({"type": "integer"}),
+                        "clinician_invitation": _nullable({"type": "integer"}),
+                        "note": _nullable({"type": "string"}),
                     },
                 },
                 {
@@ -150,7 +153,7 @@ def openapi_document() -> dict:
                     "required": ["clinician", "url", "expires_at"],
                     "properties": {
                         "clinician": {"type": "integer"},
-                        "url": {"type": "string"},
+                        "url": {"type": "string", "format": "uri"},
                         "expires_at": {"type": "string"},
                     },
                 },

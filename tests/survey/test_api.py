@@ -81,7 +81,10 @@ def test_invitations_follow_the_roles(client, tokens, demo):
         headers=tokens["manager"],
     )
     assert created.status_code == 201, created.text
-    assert created.json["patient_url"].startswith("/s/") and created.json["wave"] == 1
+    assert (
+        created.json["patient_url"].startswith("http://127.0.0.1:5000/s/")
+        and created.json["wave"] == 1
+    )
     again = client.post(
         "/api/v1/invitations",
         json={"clinician_id": clinicians[0], "dyad_id": created.json["dyad"], "wave": 1},
@@ -112,7 +115,9 @@ def test_invitations_follow_the_roles(client, tokens, demo):
         json={"clinician_id": clinicians[1], "kind": "self"},
         headers=tokens["admin"],
     )
-    assert self_link.status_code == 201 and self_link.json["url"].startswith("/s/")
+    assert self_link.status_code == 201 and self_link.json["url"].startswith(
+        "http://127.0.0.1:5000/s/"
+    )
 
 
 def test_responses_are_deidentified_and_paged(app, client, tokens):

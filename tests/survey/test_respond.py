@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -52,7 +53,7 @@ def test_welcome_says_who_sees_the_answers(patient):
     page = patient.open()
     assert page.status_code == 200
     assert patient.form.who_sees in page.text
-    assert f"{patient.url}/1" in page.text
+    assert f"{urlsplit(patient.url).path}/1" in page.text
 
 
 @pytest.mark.parametrize("who", ["patient", "clinician_respondent"])
@@ -121,7 +122,7 @@ def test_resume_after_a_break_shows_saved_answers(app, patient):
     later = Respondent(app.test_client(), patient.url, "patient")
     welcome = later.open().text
     assert "Continue where you stopped" in welcome
-    assert f"{patient.url}/3" in welcome
+    assert f"{urlsplit(patient.url).path}/3" in welcome
     page_two = later.client.get(later.page_url(2)).text
     assert checked_value(page_two, second.items[0].id) == "2"
     assert checked_value(page_two, second.items[1].id) is None
@@ -150,7 +151,7 @@ def test_enter_in_a_radio_button_goes_forward(patient):
 def test_back_saves_the_page_and_goes_to_the_previous_one(app, patient):
     second = patient.form.sections[1]
     response = patient.post_page(2, {second.items[0].id: "3"}, nav="back")
-    assert response.status_code == 302 and response.location.endswith(patient.page_url(1))
+    assert response.status_code == 302 and response.location == urlsplit(patient.page_url(1)).path
     assert stored_answers(app, patient.url) == {second.items[0].id: (3, None)}
 
 
