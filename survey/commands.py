@@ -9,8 +9,10 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from survey.api.commands import token
+from survey.audit.commands import audit
 from survey.auth.commands import user
 from survey.exports.commands import export, import_redcap
+from survey.operations.commands import backup, restore, retention, set_retention
 
 
 def _emit(records: dict | list, *, as_json: bool, lines: list[str]) -> None:
@@ -62,6 +64,9 @@ def clinic_list(as_json: bool):
 
     records = list_clinics()
     _emit(records, as_json=as_json, lines=[f"{r['id']}\t{r['name']}" for r in records])
+
+
+clinic.add_command(set_retention)
 
 
 @click.group(cls=AppGroup, help="Create and list clinicians.")
@@ -358,6 +363,10 @@ COMMANDS = (
     import_redcap,
     user,
     token,
+    audit,
+    backup,
+    restore,
+    retention,
 )
 
 
