@@ -30,6 +30,10 @@ def _guard():
     return _Guard()
 
 
+def _years(n: int) -> str:
+    return "1 year" if n == 1 else f"{n} years"
+
+
 def _mebibytes(size: int) -> str:
     return f"{size / 2**20:.1f} MiB"
 
@@ -117,7 +121,7 @@ def retention(apply: bool, clinic_name: str | None, batch_size: int, as_json: bo
         return
     verb = {"delete": "deleted", "deidentify": "de-identified"} if apply else None
     for r in records:
-        rule = f"{r.years} years, then {r.mode}"
+        rule = f"{_years(r.years)}, then {r.mode}"
         if apply:
             click.echo(
                 f"{r.clinic} ({rule}): {verb[r.mode]} {r.responses} responses; "
@@ -150,4 +154,4 @@ def set_retention(name: str, years: int, mode: str, as_json: bool):
     if as_json:
         click.echo(json.dumps(record, indent=2))
         return
-    click.echo(f"{record['name']}: keep {years} years, then {mode}")
+    click.echo(f"{record['name']}: keep {_years(years)}, then {mode}")
