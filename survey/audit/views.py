@@ -56,7 +56,7 @@ def export_csv():
     filters = _filters_or_400()
     rows = log.count(filters)
     account = current_account()
-    record_audit(actor_of(account), "audit.export", None, rows=rows, **filters.query_args())
+    record_audit(actor_of(account), "audit.export", None, rows=rows, filters=filters.query_args())
     db.session.commit()
     name = f"audit-log-{utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(
