@@ -68,6 +68,7 @@ def live_database(request, tmp_path):
     app = create_app(app_settings(url))
     with app.app_context():
         upgrade()
+        db.session.remove()
         db.engine.dispose()
     yield app, url, target, empty_again
     if request.param == "postgresql":
@@ -81,6 +82,7 @@ def _invitation_tokens(app) -> list[str]:
         db.session.add_all([clinic, clinician])
         db.session.commit()
         links = [invite_dyad(clinician.id) for _ in range(INVITATIONS)]
+        db.session.remove()
         db.engine.dispose()
     return [link.patient_url.rsplit("/", 1)[1] for link in links]
 
@@ -126,6 +128,7 @@ def test_backup_while_respondents_submit_restores_every_confirmed_response_whole
     for thread in threads:
         thread.join(timeout=120)
     with app.app_context():
+        db.session.remove()
         db.engine.dispose()
     assert errors == []
     assert len(confirmed) == INVITATIONS
@@ -151,6 +154,7 @@ def test_backup_while_respondents_submit_restores_every_confirmed_response_whole
         unsubmitted = db.session.scalar(
             sa.select(sa.func.count()).where(Response.submitted_at.is_(None))
         )
+        db.session.remove()
         db.engine.dispose()
     assert before <= set(answers_per_response)
     # Whole: every stored response has all its answers; none is half-stored.
@@ -160,6 +164,7 @@ def test_backup_while_respondents_submit_restores_every_confirmed_response_whole
     verified = restored_app.test_cli_runner().invoke(args=["audit", "verify"])
     assert verified.exit_code == 0, verified.output
     with restored_app.app_context():
+        db.session.remove()
         db.engine.dispose()
 
 
@@ -182,6 +187,7 @@ def _migrated_sqlite(path) -> str:
         upgrade()
         db.session.add(Clinic(name="Kept"))
         db.session.commit()
+        db.session.remove()
         db.engine.dispose()
     return url
 
@@ -245,6 +251,7 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "--force" in result.output
     assert "Traceback" not in result.output
     with app.app_context():
+        db.session.remove()
         db.engine.dispose()
 
 
