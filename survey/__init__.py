@@ -38,16 +38,19 @@ def configure(app: Flask, test_config: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from survey.audit.chain import register_audit_chain
     from survey.database import register_database
     from survey.extensions import csrf, migrate
 
     register_database(app)
     migrate.init_app(app)
     csrf.init_app(app)
+    register_audit_chain()
 
 
 def register_blueprints(app: Flask) -> None:
     from survey.api.views import bp as api_bp
+    from survey.audit.views import bp as audit_bp
     from survey.auth.views import bp as auth_bp
     from survey.dashboard.views import bp as dashboard_bp
     from survey.delivery.cards import bp as cards_bp
@@ -72,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(invitations_bp)
     app.register_blueprint(cards_bp)
     app.register_blueprint(kiosk_bp)
+    app.register_blueprint(audit_bp)
 
 
 def register_cli(app: Flask) -> None:

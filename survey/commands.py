@@ -9,10 +9,12 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from survey.api.commands import token
+from survey.audit.commands import audit
 from survey.auth.commands import user
 from survey.delivery.commands import send
 from survey.exports.commands import export, import_redcap
 from survey.invitations.commands import invitation, invite
+from survey.operations.commands import backup, restore, retention, set_retention
 from survey.staff.commands import CLINIC_COMMANDS, CLINICIAN_COMMANDS
 
 
@@ -73,6 +75,9 @@ def clinic_list(as_json: bool):
         as_json=as_json,
         lines=[f"{r['id']}\t{r['name']}{_retired(r)}" for r in records],
     )
+
+
+clinic.add_command(set_retention)
 
 
 @click.group(cls=AppGroup, help="Create, list, rename and retire clinicians.")
@@ -512,6 +517,10 @@ COMMANDS = (
     user,
     token,
     send,
+    audit,
+    backup,
+    restore,
+    retention,
 )
 
 

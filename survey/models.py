@@ -68,8 +68,19 @@ class Clinic(db.Model):
     reminder_days: Mapped[str] = mapped_column(String(64), default="3,7", server_default="3,7")
     # A retired clinic keeps its history and gets no new invitations.
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How long answers are kept, and whether they are then deleted or kept only de-identified
+    # (see survey.operations.retention).
+    retention_years: Mapped[int] = mapped_column(default=10, server_default="10")
+    retention_mode: Mapped[str] = mapped_column(
+        String(16), default="delete", server_default="delete"
+    )
 
     clinicians: Mapped[list[Clinician]] = relationship(back_populates="clinic")
+
+    __table_args__ = (
+        CheckConstraint("retention_years >= 1", name="retention_years_positive"),
+        CheckConstraint("retention_mode IN ('delete', 'deidentify')", name="known_retention_mode"),
+    )
 
 
 class Clinician(db.Model):
@@ -176,6 +187,8 @@ class Response(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     resume_section: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when retention kept this response only de-identified (dates coarsened to the year).
+    deidentified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     invitation: Mapped[Invitation] = relationship(back_populates="response")
     answers: Mapped[list[Answer]] = relationship(
@@ -203,7 +216,11 @@ class Answer(db.Model):
 
 
 class AuditEvent(db.Model):
-    """Who did what, when: invitations, submissions, exports, sign-ins."""
+    """Who did what, when: invitations, submissions, exports, sign-ins.
+
+    Entries form a hash chain (``seq``, ``hash``), filled in when the entry is flushed; see
+    survey.audit.chain.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -212,6 +229,8 @@ class AuditEvent(db.Model):
     target: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+    seq: Mapped[int] = mapped_column(unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 def record_audit(actor: str, action: str, target: str | None = None, **detail) -> AuditEvent:
@@ -389,3 +408,12 @@ class InvitationUpload(db.Model):
     checksum: Mapped[str] = mapped_column(String(64))
     content_encrypted: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditChainHead(db.Model):
+    """The audit chain's last link (one row): writers lock it, so the chain never forks, and
+    ``audit verify`` compares it with the last entry, so deleting the newest entries shows."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -58,5 +58,7 @@ def navigation() -> Navigation:
         items.append(NavItem("Exports", url_for("exports.index"), ("/exports",)))
     if account.role in (Role.ADMIN, Role.MANAGER):
         items.append(NavItem("Administration", url_for("staff.index"), ("/admin",)))
+    if account.role == Role.ADMIN:
+        items.append(NavItem("Audit log", url_for("audit.index"), ("/admin/audit",)))
     items.append(NavItem("Password", url_for("staff.password"), ("/account/password",)))
     return Navigation(account.email, account.role, tuple(items))
