@@ -339,9 +339,7 @@ def _parse_form(
     )
 
 
-def _parse_retired(
-    data: Any, context: _FormContext, constructs: Mapping[str, Construct]
-) -> Item:
+def _parse_retired(data: Any, context: _FormContext, constructs: Mapping[str, Construct]) -> Item:
     """An item no longer asked, kept so that its answers keep their wording."""
     source = context.source
     item_id = _id_of(data, source, f"form {context.form_id!r}: a retired item")
@@ -350,8 +348,11 @@ def _parse_retired(
     construct_id = data["construct"]
     if construct_id not in constructs:
         raise BankError(f"{source}: {where}: unknown construct {construct_id!r}")
-    fields = {key: data[key] for key in ("id", "text", "facet", "scale", "reverse_keyed",
-                                         "not_applicable") if key in data}
+    fields = {
+        key: data[key]
+        for key in ("id", "text", "facet", "scale", "reverse_keyed", "not_applicable")
+        if key in data
+    }
     item = _parse_item(fields, context, constructs[construct_id])
     return replace(
         item,

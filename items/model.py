@@ -292,9 +292,7 @@ class ItemBank:
     # Every language the bank can be read in, each with its translation status ("source" for
     # the language the items were written in, "draft" until a forward-backward translation and
     # review are recorded, then "reviewed"). Staff see the status; patients never do.
-    languages: Mapping[str, str] = field(
-        default_factory=lambda: MappingProxyType({"en": "source"})
-    )
+    languages: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({"en": "source"}))
     clinician_terms: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType({"clinician": "clinician"})
     )
