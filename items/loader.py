@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -41,27 +41,58 @@ DEFAULT_NOT_APPLICABLE_LABEL = "Does not apply"
 _ITEM_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _T = TypeVar("_T", Construct, Facet, Form, ResponseScale)
 
-_BANK_KEYS = ({"version", "language", "scales", "constructs", "forms"}, set())
+_BANK_KEYS = (
+    {"version", "language", "scales", "constructs", "forms"},
+    {"translations", "clinician_terms"},
+)
+TRANSLATION_FILE = "translation-{}.yaml"
+TRANSLATION_STATUSES = ("draft", "reviewed")
+CLINICIAN_PLACEHOLDER = "{clinician}"
+DEFAULT_CLINICIAN_TERM = "clinician"
+_TRANSLATION_KEYS = (
+    {"language", "status", "clinician_terms", "scales", "forms"},
+    {"record"},
+)
+_TRANSLATED_FORM_KEYS = (
+    {"title", "intro", "who_sees", "sections", "items"},
+    {"not_applicable_label"},
+)
+_TRANSLATED_SECTION_KEYS = ({"heading"}, {"stem"})
 _SCALE_KEYS = ({"id", "options"}, set())
 _OPTION_KEYS = ({"value", "label"}, set())
 _CONSTRUCT_KEYS = ({"id", "name", "definition", "part"}, {"facets"})
 _FACET_KEYS = ({"id", "name", "meaning"}, set())
 _FORM_KEYS = (
     {"id", "title", "intro", "audience", "who_sees", "sections"},
-    {"scale", "not_applicable_label"},
+    {"scale", "not_applicable_label", "retired"},
 )
 _SECTION_KEYS = ({"construct", "heading", "items"}, {"stem"})
+_RETIRED_KEYS = (
+    {"id", "construct", "text", "retired_in", "replaced_by", "because"},
+    {"facet", "scale", "reverse_keyed", "not_applicable"},
+)
 _ITEM_KEYS = ({"id", "text"}, {"facet", "scale", "reverse_keyed", "not_applicable"})
 
 
-def load_bank(path: str | os.PathLike[str] | None = None) -> ItemBank:
-    """Load and validate an item bank.
+def load_bank(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    language: str | None = None,
+    clinician_term: str | None = None,
+) -> ItemBank:
+    """Load and validate an item bank, in one of its languages.
 
     Parameters
     ----------
     path : str or PathLike, optional
         A bank YAML file, or a directory holding ``bank.yaml``. None (the default) loads the
         bank shipped with this package, read once per process.
+    language : str, optional
+        The language of every text (items, headings, stems, labels); the bank's own language by
+        default. Other languages come from ``translation-<language>.yaml`` beside the bank.
+    clinician_term : str, optional
+        How the forms name the clinician: a key of the bank's ``clinician_terms`` (``clinician``
+        by default, or ``doctor``, ``nurse_practitioner``), put in place of ``{clinician}``.
 
     Returns
     -------
@@ -73,7 +104,8 @@ def load_bank(path: str | os.PathLike[str] | None = None) -> ItemBank:
         If a file is missing or not valid YAML, or the bank is inconsistent: an unknown
         construct, facet or response scale, a badly formed scale, an unknown construct part,
         a duplicate id, an item without text, more than one reverse-keyed item per construct
-        in a form, or a form or section without items.
+        in a form, a form or section without items, a translation lacking any item or label,
+        or an unknown language or clinician term.
 
     Examples
     --------
@@ -82,19 +114,48 @@ def load_bank(path: str | os.PathLike[str] | None = None) -> ItemBank:
     True
     >>> len(bank.form("patient").sections)
     6
+    >>> load_bank(language="es").form("patient").item("pt_val_1").text
+    'Mi profesional de salud me trata como una persona que importa.'
+    >>> load_bank(clinician_term="doctor").form("patient").item("pt_val_1").text
+    'My doctor treats me as a person who matters.'
     """
     if path is None:
-        return _packaged_bank()
+        return _packaged_bank(language, clinician_term)
     location = Path(path)
     if location.is_dir():
-        return _read_bank(location / BANK_FILE, location)
-    return _read_bank(location, location.parent)
+        source = _read_bank(location / BANK_FILE, location)
+    else:
+        source = _read_bank(location, location.parent)
+    return _localize(source, language, clinician_term)
 
 
 @lru_cache(maxsize=1)
-def _packaged_bank() -> ItemBank:
+def _packaged_source() -> _SourceBank:
     root = resources.files("items")
     return _read_bank(root / BANK_FILE, root)
+
+
+@lru_cache(maxsize=32)
+def _packaged_bank(language: str | None, clinician_term: str | None) -> ItemBank:
+    return _localize(_packaged_source(), language, clinician_term)
+
+
+@dataclass(frozen=True)
+class _Translation:
+    language: str
+    status: str
+    source: str
+    clinician_terms: Mapping[str, str]
+    scales: Mapping[str, Mapping[int, str]]
+    forms: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class _SourceBank:
+    """The bank as written (``{clinician}`` left in place) and its checked translations."""
+
+    bank: ItemBank
+    translations: Mapping[str, _Translation]
 
 
 def _read_bank(bank_file: Traversable, root: Traversable) -> ItemBank:
@@ -123,12 +184,24 @@ def _read_bank(bank_file: Traversable, root: Traversable) -> ItemBank:
         source,
         "form",
     )
-    return ItemBank(
+    language = _text(data, "language", source, "the bank")
+    terms = _terms(data.get("clinician_terms"), source, "the bank", None)
+    translations = {}
+    for other in _list(data, "translations", source, "the bank", []):
+        translation = _read_translation(root / TRANSLATION_FILE.format(other), other)
+        translations[other] = translation
+    statuses = {language: "source"} | {t.language: t.status for t in translations.values()}
+    bank = ItemBank(
         version=_text(data, "version", source, "the bank"),
-        language=_text(data, "language", source, "the bank"),
+        language=language,
         constructs=MappingProxyType(constructs),
         forms=MappingProxyType(forms),
+        languages=MappingProxyType(statuses),
+        clinician_terms=MappingProxyType(terms),
     )
+    for translation in translations.values():
+        _check_translation_complete(bank, translation)
+    return _SourceBank(bank=bank, translations=MappingProxyType(translations))
 
 
 def _read_yaml(file: Traversable) -> Any:
@@ -244,6 +317,17 @@ def _parse_form(
         raise BankError(f"{source}: {where}: has no items; expected at least one section")
     sections = tuple(_parse_section(entry, context, constructs) for entry in entries)
     _by_id((section.construct for section in sections), source, f"{where}: section for construct")
+    retired = tuple(
+        _parse_retired(entry, context, constructs)
+        for entry in _list(data, "retired", source, where, [])
+    )
+    current = {item.id for section in sections for item in section.items}
+    for item in retired:
+        if item.replaced_by is not None and item.replaced_by not in current:
+            raise BankError(
+                f"{source}: {where}: retired item {item.id!r} is replaced by "
+                f"{item.replaced_by!r}, which the form does not ask"
+            )
     return Form(
         id=form_id,
         title=_text(data, "title", source, where),
@@ -251,6 +335,30 @@ def _parse_form(
         audience=audience,
         who_sees=_text(data, "who_sees", source, where),
         sections=sections,
+        retired=retired,
+    )
+
+
+def _parse_retired(data: Any, context: _FormContext, constructs: Mapping[str, Construct]) -> Item:
+    """An item no longer asked, kept so that its answers keep their wording."""
+    source = context.source
+    item_id = _id_of(data, source, f"form {context.form_id!r}: a retired item")
+    where = f"retired item {item_id!r}"
+    _check_keys(data, _RETIRED_KEYS, source, where)
+    construct_id = data["construct"]
+    if construct_id not in constructs:
+        raise BankError(f"{source}: {where}: unknown construct {construct_id!r}")
+    fields = {
+        key: data[key]
+        for key in ("id", "text", "facet", "scale", "reverse_keyed", "not_applicable")
+        if key in data
+    }
+    item = _parse_item(fields, context, constructs[construct_id])
+    return replace(
+        item,
+        retired_in=_text(data, "retired_in", source, where),
+        replaced_by=data["replaced_by"],
+        retired_because=_text(data, "because", source, where),
     )
 
 
@@ -408,3 +516,205 @@ def _by_id(objects: Iterable[_T], source: str, what: str) -> dict[str, _T]:
             raise BankError(f"{source}: {what} {entry.id!r} is defined twice")
         collected[entry.id] = entry
     return collected
+
+
+# --- languages ------------------------------------------------------------------------------
+
+
+def _terms(data: Any, source: str, where: str, expected: Iterable[str] | None) -> dict[str, str]:
+    """``clinician_terms``: how a form may name the clinician, each key with its text."""
+    if data is None and expected is None:
+        return {DEFAULT_CLINICIAN_TERM: DEFAULT_CLINICIAN_TERM}
+    if not isinstance(data, Mapping) or not data:
+        raise BankError(f"{source}: {where}: 'clinician_terms' must map term keys to text")
+    terms = {str(key): _text(data, key, source, f"{where}: clinician term") for key in data}
+    if DEFAULT_CLINICIAN_TERM not in terms:
+        raise BankError(f"{source}: {where}: 'clinician_terms' lacks {DEFAULT_CLINICIAN_TERM!r}")
+    if expected is not None and set(terms) != set(expected):
+        missing = sorted(set(expected) - set(terms))
+        unknown = sorted(set(terms) - set(expected))
+        raise BankError(
+            f"{source}: {where}: clinician terms differ from the bank's: "
+            f"missing {missing or 'none'}, unknown {unknown or 'none'}"
+        )
+    return terms
+
+
+def _read_translation(file: Traversable, language: str) -> _Translation:
+    source = str(file)
+    data = _read_yaml(file)
+    _check_keys(data, _TRANSLATION_KEYS, source, f"translation {language!r}")
+    if data["language"] != language:
+        raise BankError(
+            f"{source}: the file's language is {data['language']!r}; expected {language!r}"
+        )
+    status = data["status"]
+    if status not in TRANSLATION_STATUSES:
+        raise BankError(
+            f"{source}: status {status!r}: expected one of {', '.join(TRANSLATION_STATUSES)}"
+        )
+    if status == "reviewed" and not data.get("record"):
+        raise BankError(
+            f"{source}: status 'reviewed' needs a 'record' of the forward-backward translation "
+            "and review (who, when)"
+        )
+    scales = data["scales"]
+    if not isinstance(scales, Mapping):
+        raise BankError(f"{source}: 'scales' must map scale ids to their option labels")
+    forms = data["forms"]
+    if not isinstance(forms, Mapping):
+        raise BankError(f"{source}: 'forms' must map form ids to their texts")
+    return _Translation(
+        language=language,
+        status=status,
+        source=source,
+        clinician_terms=MappingProxyType(
+            _terms(data["clinician_terms"], source, f"translation {language!r}", None)
+        ),
+        scales=MappingProxyType(dict(scales)),
+        forms=MappingProxyType(dict(forms)),
+    )
+
+
+def _check_translation_complete(bank: ItemBank, translation: _Translation) -> None:
+    """Refuse a translation that lacks (or adds) any item, heading, stem or label, naming it."""
+    source, language = translation.source, translation.language
+    _terms(translation.clinician_terms, source, f"translation {language!r}", bank.clinician_terms)
+    scales = {item.scale.id: item.scale for form in bank.forms.values() for item in form.items}
+    for scale in scales.values():
+        labels = translation.scales.get(scale.id)
+        if not isinstance(labels, Mapping):
+            raise BankError(f"{source}: language {language!r} lacks response scale {scale.id!r}")
+        for option in scale.options:
+            if not isinstance(labels.get(option.value), str) or not labels[option.value].strip():
+                raise BankError(
+                    f"{source}: language {language!r} lacks the label of value {option.value} "
+                    f"of response scale {scale.id!r}"
+                )
+    for form in bank.forms.values():
+        _check_translated_form(form, translation)
+    unknown = sorted(set(translation.forms) - set(bank.forms))
+    if unknown:
+        raise BankError(f"{source}: unknown form(s) {', '.join(unknown)}")
+
+
+def _check_translated_form(form: Form, translation: _Translation) -> None:
+    source, language = translation.source, translation.language
+    where = f"language {language!r}: form {form.id!r}"
+    data = translation.forms.get(form.id)
+    if data is None:
+        raise BankError(f"{source}: {where}: missing; every form needs its translation")
+    _check_keys(data, _TRANSLATED_FORM_KEYS, source, where)
+    for key in ("title", "intro", "who_sees"):
+        _text(data, key, source, where)
+    if any(item.not_applicable for item in form.items):
+        if "not_applicable_label" not in data:
+            raise BankError(f"{source}: {where}: lacks 'not_applicable_label'")
+        _text(data, "not_applicable_label", source, where)
+    sections, items = data["sections"], data["items"]
+    for section in form.sections:
+        entry = sections.get(section.construct.id) if isinstance(sections, Mapping) else None
+        if entry is None:
+            raise BankError(f"{source}: {where}: lacks section {section.construct.id!r}")
+        _check_keys(entry, _TRANSLATED_SECTION_KEYS, source, f"{where}: section")
+        _text(entry, "heading", source, f"{where}: section {section.construct.id!r}")
+        if section.stem:
+            _text(entry, "stem", source, f"{where}: section {section.construct.id!r}")
+    if not isinstance(items, Mapping):
+        raise BankError(f"{source}: {where}: 'items' must map item ids to their text")
+    for item in form.items:
+        text = items.get(item.id)
+        if not isinstance(text, str) or not text.strip():
+            raise BankError(f"{source}: {where}: lacks item {item.id!r}")
+        if (CLINICIAN_PLACEHOLDER in item.text) != (CLINICIAN_PLACEHOLDER in text):
+            raise BankError(
+                f"{source}: {where}: item {item.id!r}: {CLINICIAN_PLACEHOLDER} must appear in "
+                "the translation exactly where the source uses it"
+            )
+    unknown = sorted(set(items) - {item.id for item in form.items})
+    if unknown:
+        raise BankError(f"{source}: {where}: unknown item(s) {', '.join(unknown)}")
+
+
+def _localize(source: _SourceBank, language: str | None, clinician_term: str | None) -> ItemBank:
+    """The bank in ``language`` with ``{clinician}`` replaced by the chosen term."""
+    bank = source.bank
+    language = language or bank.language
+    term = clinician_term or DEFAULT_CLINICIAN_TERM
+    if language not in bank.languages:
+        raise BankError(
+            f"the item bank has no language {language!r}; it has: {', '.join(bank.languages)}"
+        )
+    if term not in bank.clinician_terms:
+        raise BankError(
+            f"unknown clinician term {term!r}; expected one of: {', '.join(bank.clinician_terms)}"
+        )
+    translation = source.translations.get(language)
+    terms = translation.clinician_terms if translation else bank.clinician_terms
+    words = terms[term]
+
+    def fill(text: str) -> str:
+        return text.replace(CLINICIAN_PLACEHOLDER, words)
+
+    scales: dict[str, ResponseScale] = {}
+
+    def scale_of(scale: ResponseScale) -> ResponseScale:
+        if scale.id not in scales:
+            labels = translation.scales[scale.id] if translation else {}
+            scales[scale.id] = replace(
+                scale,
+                options=tuple(
+                    replace(option, label=" ".join(labels.get(option.value, option.label).split()))
+                    for option in scale.options
+                ),
+            )
+        return scales[scale.id]
+
+    forms = {
+        form_id: _localize_form(form, translation, fill, scale_of)
+        for form_id, form in bank.forms.items()
+    }
+    return replace(bank, language=language, forms=MappingProxyType(forms))
+
+
+def _localize_form(form: Form, translation: _Translation | None, fill, scale_of) -> Form:
+    data = translation.forms[form.id] if translation else None
+
+    def text(key: str, original: str) -> str:
+        value = data[key] if data is not None and key in data else original
+        return fill(" ".join(value.split()))
+
+    na_label = None
+    if data is not None:
+        na_label = " ".join(data.get("not_applicable_label", "").split()) or None
+
+    def item_of(item: Item) -> Item:
+        wording = data["items"][item.id] if data is not None else item.text
+        return replace(
+            item,
+            text=fill(" ".join(wording.split())),
+            scale=scale_of(item.scale),
+            not_applicable_label=(na_label or item.not_applicable_label)
+            if item.not_applicable
+            else None,
+        )
+
+    sections = []
+    for section in form.sections:
+        entry = data["sections"][section.construct.id] if data is not None else {}
+        sections.append(
+            replace(
+                section,
+                heading=fill(" ".join(entry.get("heading", section.heading).split())),
+                stem=fill(" ".join(entry.get("stem", section.stem).split())),
+                items=tuple(item_of(item) for item in section.items),
+            )
+        )
+    return replace(
+        form,
+        title=text("title", form.title),
+        intro=text("intro", form.intro),
+        who_sees=text("who_sees", form.who_sees),
+        sections=tuple(sections),
+        retired=tuple(replace(item, text=fill(item.text)) for item in form.retired),
+    )

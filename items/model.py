@@ -7,7 +7,7 @@ that holds an :class:`ItemBank` may rely on every reference in it being resolved
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
@@ -152,9 +152,14 @@ class Item:
     reverse_keyed: bool
     not_applicable: bool
     not_applicable_label: str | None = None
+    # A retired item is no longer asked; its answers stay under the bank version they were
+    # given in, and the codebook shows its wording.
+    retired_in: str | None = None
+    replaced_by: str | None = None
+    retired_because: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        record = {
             "id": self.id,
             "form": self.form,
             "construct": self.construct,
@@ -165,6 +170,13 @@ class Item:
             "not_applicable": self.not_applicable,
             "not_applicable_label": self.not_applicable_label,
         }
+        if self.retired_in is not None:
+            record.update(
+                retired_in=self.retired_in,
+                replaced_by=self.replaced_by,
+                retired_because=self.retired_because,
+            )
+        return record
 
 
 @dataclass(frozen=True)
@@ -205,6 +217,7 @@ class Form:
     audience: str
     who_sees: str
     sections: tuple[Section, ...]
+    retired: tuple[Item, ...] = ()
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -254,6 +267,7 @@ class Form:
             "audience": self.audience,
             "who_sees": self.who_sees,
             "sections": [section.to_dict() for section in self.sections],
+            "retired": [item.to_dict() for item in self.retired],
         }
 
 
@@ -275,6 +289,13 @@ class ItemBank:
     language: str
     constructs: Mapping[str, Construct]
     forms: Mapping[str, Form]
+    # Every language the bank can be read in, each with its translation status ("source" for
+    # the language the items were written in, "draft" until a forward-backward translation and
+    # review are recorded, then "reviewed"). Staff see the status; patients never do.
+    languages: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({"en": "source"}))
+    clinician_terms: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({"clinician": "clinician"})
+    )
 
     def form(self, form_id: str) -> Form:
         """The form with this id; ``BankError`` naming the known ids if there is none."""
@@ -299,10 +320,27 @@ class ItemBank:
                 f"the item bank (version {self.version}) has no item {item_id!r}"
             ) from None
 
+    def any_item(self, item_id: str) -> Item:
+        """Like :meth:`item`, but a retired item too (for answers given under older versions).
+
+        Examples
+        --------
+        >>> from items import load_bank
+        >>> old = load_bank().any_item("pt_val_6")
+        >>> old.retired_in, old.replaced_by
+        ('2026.12.1', 'pt_val_7')
+        """
+        for form in self.forms.values():
+            for item in form.retired:
+                if item.id == item_id:
+                    return item
+        return self.item(item_id)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "language": self.language,
+            "languages": dict(self.languages),
             "constructs": [construct.to_dict() for construct in self.constructs.values()],
             "forms": [form.to_dict() for form in self.forms.values()],
         }

@@ -16,6 +16,7 @@ CODEBOOK_HEADER = (
     "reverse_keyed",
     "values",
     "missing_codes",
+    "retired_in",
 )
 
 
@@ -36,7 +37,7 @@ def codebook_rows(layout: Layout) -> list[dict[str, str]]:
         {"variable": column.name, "label": column.label, "type": column.kind}
         for column in layout.meta_columns
     ]
-    for item in layout.form.items:
+    for item in layout.all_items:
         rows.append(
             {
                 "variable": item.id,
@@ -47,6 +48,7 @@ def codebook_rows(layout: Layout) -> list[dict[str, str]]:
                 "reverse_keyed": "yes" if item.reverse_keyed else "no",
                 "values": _value_labels(item),
                 "missing_codes": _missing_codes(item),
+                "retired_in": item.retired_in or "",
             }
         )
     return rows
@@ -108,6 +110,22 @@ def codebook_markdown(layout: Layout, *, bank_version: str) -> str:
                 f"{'yes' if item.reverse_keyed else 'no'} | {_cell(_value_labels(item))} | "
                 f"{_cell(_missing_codes(item))} |"
             )
+    if form.retired:
+        lines += [
+            "",
+            "## Retired items",
+            "",
+            "No longer asked. Answers given under older bank versions are in the long export",
+            "(`csv-long`), under these ids.",
+            "",
+            "| variable | wording | construct | retired in | replaced by | why |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{item.id}` | {_cell(item.text)} | {item.construct} | {item.retired_in} | "
+            f"`{item.replaced_by}` | {_cell(item.retired_because or '')} |"
+            for item in form.retired
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -74,7 +74,7 @@ def _frame(layout: Layout, chunks: Iterable[list[ResponseRecord]], tally: Tally)
 def _labels(layout: Layout) -> tuple[dict[str, str], dict[str, dict]]:
     column_labels = {column.name: column.label for column in layout.meta_columns}
     value_labels: dict[str, dict] = {}
-    for item in layout.form.items:
+    for item in layout.items:
         column_labels[item.id] = item.text[:250]
         value_labels[item.id] = {float(o.value): o.label for o in item.scale.options}
     return column_labels, value_labels
@@ -139,7 +139,7 @@ def _sav_variables(layout: Layout, text_widths: dict[str, int]) -> list[SavVaria
     variables = _meta_variables(layout, text_widths, SavVariable)
     value_labels = _sav_value_labels(layout)
     missing = (float(SKIPPED_CODE), float(NOT_APPLICABLE_CODE))
-    for item in layout.form.items:
+    for item in layout.items:
         variables.append(
             SavVariable(
                 item.id,
@@ -206,7 +206,7 @@ def _dta_variables(layout: Layout, text_widths: dict[str, int]) -> list[DtaVaria
     """Metadata as doubles, %tc times and str#; items as longs, as pyreadstat stored them."""
     variables = _meta_variables(layout, text_widths, DtaVariable)
     _, value_labels = _labels(layout)
-    for item in layout.form.items:
+    for item in layout.items:
         labels = {int(value): label for value, label in value_labels[item.id].items()}
         variables.append(
             DtaVariable(item.id, label=item.text[:250], kind="integer", value_labels=labels)

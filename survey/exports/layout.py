@@ -122,8 +122,19 @@ class Layout:
         return DEIDENTIFIED_COLUMNS if self.deidentified else IDENTIFIED_COLUMNS
 
     @property
+    def items(self) -> tuple:
+        """The items of the wide exports: the form's current items, in bank order."""
+        return self.form.items
+
+    @property
+    def all_items(self) -> tuple:
+        """The current items, then the retired ones (answered under older bank versions): the
+        long export and the codebook keep old answers with their own wording."""
+        return self.form.items + self.form.retired
+
+    @property
     def item_ids(self) -> tuple[str, ...]:
-        return tuple(item.id for item in self.form.items)
+        return tuple(item.id for item in self.items)
 
     @property
     def wide_header(self) -> list[str]:
@@ -184,7 +195,7 @@ class Layout:
     def long_rows(self, record: ResponseRecord) -> list[list]:
         meta = self.meta_values(record)
         rows = []
-        for item in self.form.items:
+        for item in self.all_items:
             answer = record.answers.get(item.id)
             if answer is None:
                 continue

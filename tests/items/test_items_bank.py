@@ -19,6 +19,9 @@ PREFIX = {"patient": "pt", "clinician-dyad": "cd", "clinician-self": "cs"}
 # The items that offer "does not apply": care through a crisis that may never have happened,
 # and trying again after a treatment failed, which may not have happened either.
 NOT_APPLICABLE_ITEMS = {
+    # Bank 2026.12.1: a call back that was never promised does not apply (pt_tru_7, cd_tru_7).
+    "pt_tru_7",
+    "cd_tru_7",
     "pt_abi_3",
     "pt_abi_4",
     "pt_abi_8",
@@ -164,10 +167,14 @@ def test_item_ids_are_unique_and_follow_the_naming_scheme(bank):
     assert len({a for (a,) in abbreviation_of.values()}) == len(bank.constructs)
 
 
-def test_item_numbers_run_from_one_within_each_section(bank):
+def test_item_numbers_run_from_one_within_each_section_and_are_never_reused(bank):
+    """A changed wording gets the next number: retired and current ids together run 1..n."""
     for form in bank.forms.values():
         for section in form.sections:
-            numbers = [int(item.id.rsplit("_", 1)[1]) for item in section.items]
+            retired = [item for item in form.retired if item.construct == section.construct.id]
+            numbers = sorted(
+                int(item.id.rsplit("_", 1)[1]) for item in section.items + tuple(retired)
+            )
             assert numbers == list(range(1, len(numbers) + 1)), section.construct.id
 
 
@@ -239,7 +246,7 @@ def test_not_applicable_is_offered_only_where_chosen(bank):
 
 def test_not_applicable_items_are_about_events_that_may_not_have_happened(bank):
     facets = {bank.item(item_id).facet for item_id in NOT_APPLICABLE_ITEMS}
-    assert facets == {"crisis", "not_giving_up"}
+    assert facets == {"crisis", "not_giving_up", "promises_kept"}
 
 
 def test_the_response_scale_is_a_fully_labelled_five_point_agreement_scale(bank):

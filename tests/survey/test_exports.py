@@ -96,7 +96,10 @@ def test_long_csv_has_one_row_per_answer(seeded, tmp_path):
 def test_codebook_and_r_script(app, tmp_path):
     path, _ = export(app, tmp_path, "codebook")
     rows = {row["variable"]: row for row in read_csv(path)}
-    assert list(rows)[-len(ITEMS) :] == ITEMS
+    retired = [item.id for item in load_bank().form("patient").retired]
+    assert list(rows)[-len(ITEMS) - len(retired) :] == ITEMS + retired
+    assert rows["pt_val_6"]["label"] == "My clinician sees how my health problems affect my life."
+    assert rows["pt_val_6"]["retired_in"] == "2026.12.1" and rows["pt_val_7"]["retired_in"] == ""
     item = rows["pt_abi_3"]
     assert item["construct"] == "abiding" and item["reverse_keyed"] == "no"
     assert item["values"].startswith("1=Strongly disagree; 2=Disagree")
@@ -105,6 +108,7 @@ def test_codebook_and_r_script(app, tmp_path):
     markdown, _ = export(app, tmp_path, "codebook-md")
     text = markdown.read_text()
     assert "| -7 |" in text and "`pt_abi_3`" in text and "## Abiding" in text
+    assert "## Retired items" in text and "| `pt_kno_5` | I feel that my clinician really" in text
     script, _ = export(app, tmp_path, "r-script")
     r_code = script.read_text()
     assert 'read.csv("healing-survey-patient.csv"' in r_code
@@ -342,3 +346,28 @@ def test_self_assessments_leave_only_without_names_and_never_to_a_clinic(seeded,
     assert all(row["clinician"].startswith("N-") for row in rows)
     codebook, _ = export(seeded, tmp_path, "codebook", form="clinician-self")
     assert codebook.exists()
+
+
+def test_answers_to_a_retired_item_stay_in_the_long_export(seeded, tmp_path):
+    """An answer given under bank 2026.11.1 to pt_val_6 (retired in 2026.12.1) is kept."""
+    import sqlalchemy as sa
+
+    from survey.extensions import db
+    from survey.models import Answer, Response
+
+    with seeded.app_context():
+        response = db.session.scalar(
+            sa.select(Response).where(Response.submitted_at.is_not(None)).limit(1)
+        )
+        db.session.add(
+            Answer(response=response, item_id="pt_val_6", bank_version="2026.11.1", value=2)
+        )
+        db.session.commit()
+        response_id = response.id
+    path, _ = export(seeded, tmp_path, "csv-long")
+    old = [
+        row
+        for row in read_csv(path)
+        if row["item_id"] == "pt_val_6" and row["response_id"] == str(response_id)
+    ]
+    assert len(old) == 1 and old[0]["value"] == "2"
