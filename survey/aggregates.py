@@ -256,6 +256,27 @@ def clinic_summary(
             clinic.id, form=form, wave=wave, months=months, min_cell=min_cell, scores=scores
         ),
         "held_back": round_down(held_back_responses(clinic.id, form), min_cell),
+        "response_rates": _response_rates(clinic.id, clinicians, wave, months, min_cell),
+    }
+
+
+def _response_rates(clinic_id: int, clinicians, wave, months, min_cell: int) -> dict:
+    """The patient invitations' response rates, per clinician in page order and for the clinic."""
+    from survey.delivery.rates import response_rates
+
+    start, end = months
+    rates = response_rates(
+        clinic_id,
+        [clinician.id for clinician in clinicians],
+        min_cell=min_cell,
+        wave=wave,
+        start=None if start is None else _month_start(start),
+        end=None if end is None else _month_start(_next_month(end)),
+    )
+    return {
+        "rounded_to": rates["rounded_to"],
+        "clinic": rates["clinic"],
+        "clinicians": [rates["clinicians"][clinician.id] for clinician in clinicians],
     }
 
 

@@ -14,22 +14,12 @@ from datetime import datetime
 
 from sqlalchemy import exists, func, select
 
+from survey.aggregates import round_down
 from survey.delivery.models import MessageKind, MessageStatus, OutboxMessage
 from survey.extensions import db
 from survey.models import Clinician, Invitation, InvitationState, Wave
 
 STAGES = ("invited", "reminded", "responded", "bounced", "opted_out")
-
-
-def released_count(count: int, min_cell: int) -> int:
-    """``count`` rounded down to a multiple of ``min_cell``.
-
-    Examples
-    --------
-    >>> [released_count(n, 5) for n in (0, 4, 5, 13, 15)]
-    [0, 0, 5, 10, 15]
-    """
-    return count - count % min_cell
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -38,6 +28,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 def response_rates(
     clinic_id: int,
+    clinician_ids: list[int],
     *,
     min_cell: int,
     wave: int | None = None,
@@ -52,9 +43,10 @@ def response_rates(
     Returns
     -------
     dict
-        ``clinic`` and ``clinicians[clinician_id]``: ``{invited, reminded, responded, bounced,
-        opted_out, response_rate}`` with ``response_rate = responded / invited`` of the
-        rounded counts (None when nothing is shown).
+        ``clinic`` and ``clinicians[clinician_id]`` (each of ``clinician_ids``): ``{invited,
+        reminded, responded, bounced, opted_out, response_rate}`` with ``response_rate =
+        responded / invited`` of the rounded counts (None when nothing is shown);
+        ``rounded_to``.
     """
     reminded = exists().where(
         OutboxMessage.invitation_id == Invitation.id,
@@ -82,16 +74,18 @@ def response_rates(
         query = query.where(Invitation.created_at < end)
     raw = {row[0]: dict(zip(STAGES, row[1:], strict=True)) for row in db.session.execute(query)}
     clinic_raw = {stage: sum(counts[stage] for counts in raw.values()) for stage in STAGES}
+    nothing = dict.fromkeys(STAGES, 0)
     return {
-        "min_cell": min_cell,
+        "rounded_to": min_cell,
         "clinic": _released(clinic_raw, min_cell),
         "clinicians": {
-            clinician_id: _released(counts, min_cell) for clinician_id, counts in raw.items()
+            clinician_id: _released(raw.get(clinician_id, nothing), min_cell)
+            for clinician_id in clinician_ids
         },
     }
 
 
 def _released(counts: dict, min_cell: int) -> dict:
-    shown = {stage: released_count(counts[stage], min_cell) for stage in STAGES}
+    shown = {stage: round_down(counts[stage], min_cell) for stage in STAGES}
     shown["response_rate"] = _rate(shown["responded"], shown["invited"])
     return shown
