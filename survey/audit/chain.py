@@ -66,7 +66,7 @@ def link_hash(previous: str, entry: AuditEvent) -> str:
     >>> entry = AuditEvent(seq=1, at=datetime(2026, 1, 2, tzinfo=UTC), actor="cli",
     ...                    action="clinic.create", target="clinic:1")
     >>> link_hash(GENESIS, entry)[:16]
-    'f7a1a4a9fb7bd3c6'
+    'd4d9e1f73dabec0e'
     """
     body = canonical_fields(
         seq=entry.seq,
