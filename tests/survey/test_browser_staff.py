@@ -5,9 +5,6 @@ Next, is still there after the tab is closed."""
 
 from __future__ import annotations
 
-import shutil
-import threading
-
 import pytest
 
 from survey.extensions import db
@@ -16,36 +13,9 @@ from survey.invitations import invite_dyad
 from .mailbox import link_in, running_smtp_server
 from .staff import PASSWORD, add_staff
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 COLLEAGUE_PASSWORD = "the colleague's own password"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live_server(app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    app.config["BASE_URL"] = base
-    yield base
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 @pytest.fixture
