@@ -83,11 +83,11 @@ def test_group_problems_are_named(runner, tmp_path):
 
 
 def test_from_db_groups_by_a_response_property(app, runner, tmp_path):
-    from survey.analyze import form_responses_by_group
+    from survey.analyze import DatabaseSelection, form_responses_by_group
 
     assert runner.invoke(args=["demo", "--dyads", "150", "--seed", "11"]).exit_code == 0
     with app.app_context():
-        frame, _ = form_responses_by_group("patient", "wave", chunk_size=37)
+        frame, _ = form_responses_by_group(DatabaseSelection(form="patient"), "wave", chunk_size=37)
     assert frame["wave"].notna().all() and len(frame) > 0
     result = run(runner, "--from-db", "--form", "patient", "--group", "clinic")
     assert result.exit_code == 1  # the demo has one clinic
@@ -95,7 +95,7 @@ def test_from_db_groups_by_a_response_property(app, runner, tmp_path):
     result = run(runner, "--from-db", "--form", "patient", "--group", "wave")
     # the demo's third waves are few: the group is named, not a traceback
     assert result.exit_code == 1
-    assert "group '3' has 15 complete rows for 38 items: too few" in result.output
+    assert "group '3' has 11 complete rows for 38 items: too few" in result.output
     out = tmp_path / "ordinal.json"
     result = run(runner, "--from-db", "--form", "patient", "--ordinal", "--cfa", "--json", out)
     assert result.exit_code == 0, result.output
