@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+    "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
 HEADERS = {

@@ -97,7 +97,7 @@ def test_a_chosen_answer_survives_a_closed_tab_and_can_be_cleared(app, browser, 
         db.session.remove()
     first = browser.new_context(viewport={"width": 360, "height": 740})
     page = first.new_page()
-    page.goto(live_server + links.patient_url + "/1")
+    page.goto(links.patient_url + "/1")
     question = page.locator("fieldset.item").first
     expect(question.locator(".clear-answer")).to_be_hidden()
     question.locator("label.choice").nth(3).click()
@@ -106,7 +106,7 @@ def test_a_chosen_answer_survives_a_closed_tab_and_can_be_cleared(app, browser, 
 
     second = browser.new_context(viewport={"width": 360, "height": 740})
     page = second.new_page()
-    page.goto(live_server + links.patient_url + "/1")
+    page.goto(links.patient_url + "/1")
     question = page.locator("fieldset.item").first
     expect(question.locator("input[type=radio]").nth(3)).to_be_checked()
     question.get_by_role("button", name="Clear answer").click()

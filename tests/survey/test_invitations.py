@@ -56,9 +56,11 @@ def test_links_start_with_base_url(app, clinician_id):
 
 
 def test_cli_invite_prints_absolute_links_and_refuses_zero_days(app, runner, clinician_id):
-    result = runner.invoke(args=["invite", "--clinician", str(clinician_id), "--json"])
+    result = runner.invoke(
+        args=["invite", "--clinician", str(clinician_id), "--reference", "R-1", "--json"]
+    )
     assert result.exit_code == 0, result.output
-    links = json.loads(result.output)
+    links = json.loads(result.stdout)
     assert links["patient_url"].startswith("http://127.0.0.1:5000/s/")
     refused = runner.invoke(
         args=["invite", "--clinician", str(clinician_id), "--expires-days", "0"]

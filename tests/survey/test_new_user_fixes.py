@@ -60,7 +60,10 @@ def test_the_exports_page_has_the_navigation_with_the_current_page_marked(app, s
 @pytest.mark.parametrize(
     ("email", "expected"),
     [
-        ("admin@example.org", {"Dashboards", "Invitations", "Exports", "Administration"}),
+        (
+            "admin@example.org",
+            {"Dashboards", "Invitations", "Exports", "Administration", "Audit log"},
+        ),
         ("researcher@example.org", {"Dashboards", "Exports"}),
         ("a1@example.org", {"Dashboards"}),
     ],
