@@ -194,7 +194,7 @@ def test_a_sender_dying_before_its_commit_leaves_no_message_and_sends_it_once(
     def transfer_then_die(server, *args):
         original(server, *args)
         monkeypatch.setattr(db.session, "commit", die_after_transfer)
-        server.sock.close()  # the process is gone: its connection drops
+        server.close()  # the process is gone: its connection drops
 
     monkeypatch.setattr(sender, "_transfer_without_end", transfer_then_die)
     with pytest.raises(SystemExit):
