@@ -20,6 +20,7 @@ from survey.delivery.contacts import ContactError, attach_contact, erase_contact
 from survey.delivery.models import InvitationContact, MessageKind, OutboxMessage
 from survey.delivery.sealed import seal
 from survey.extensions import db
+from survey.i18n import supported_languages
 from survey.models import (
     OPEN_STATES,
     Clinician,
@@ -72,8 +73,11 @@ def find_invitation(token: str) -> Invitation | None:
 
 
 def languages() -> tuple[str, ...]:
-    """The languages the item bank holds; an invitation's language must be one of them."""
-    return (load_bank().language,)
+    """The languages a patient can answer in: the item bank holds the questions in them and the
+    app has a catalogue for the pages around the questions. An invitation's language must be one
+    of them."""
+    bank_languages = load_bank().languages
+    return tuple(language for language in supported_languages() if language in bank_languages)
 
 
 def check_language(language: str | None) -> str | None:
@@ -81,9 +85,7 @@ def check_language(language: str | None) -> str | None:
         return None
     language = language.strip().lower()
     if language not in languages():
-        raise InvitationError(
-            f"language {language!r}: the item bank has only {', '.join(languages())}"
-        )
+        raise InvitationError(f"language {language!r}: expected one of {', '.join(languages())}")
     return language
 
 
