@@ -48,7 +48,8 @@ def suppressed(min_cell: int) -> dict:
     Blocks hold at least ``min_cell`` responses, so a cell is only ever this small when the
     blocks were released under a smaller ``HEALING_SURVEY_MIN_CELL`` than today's.
     """
-    return {"suppressed": True, "reason": f"fewer than {min_cell} responses"}
+    # min_cell lets a page say the reason in its own language.
+    return {"suppressed": True, "reason": f"fewer than {min_cell} responses", "min_cell": min_cell}
 
 
 def round_down(count: int, min_cell: int) -> int:

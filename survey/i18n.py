@@ -13,7 +13,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel.support import NullTranslations, Translations
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_locale, refresh
 
 # The language the msgids are written in: it needs no catalogue.
@@ -56,7 +56,10 @@ def catalogue(language: str | None) -> NullTranslations:
 def select_language() -> str:
     """The language of this request: an explicit choice (``?lang=`` or kept in the session),
     else the language of the invitation being answered, else the browser's Accept-Language,
-    else English."""
+    else English. Outside a request (the CLI, the e-mail sender) it is English: texts for one
+    person there take their language explicitly (``catalogue``)."""
+    if not has_request_context():
+        return SOURCE_LANGUAGE
     supported = supported_languages()
     chosen = session.get(SESSION_KEY)
     if chosen in supported:

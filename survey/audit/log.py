@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import Select, func, select
 
 from survey.extensions import db
@@ -52,7 +53,9 @@ def _date(raw: str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise AuditFilterError(f"{name}={raw!r} is not a date like 2026-12-01") from None
+        raise AuditFilterError(
+            gettext("%(name)s=%(value)s is not a date like 2026-12-01", name=name, value=repr(raw))
+        ) from None
 
 
 def parse_audit_filters(args: Mapping[str, str]) -> AuditFilters:
@@ -66,7 +69,9 @@ date_to=None, page=2)
     """
     page_raw = args.get("page") or "1"
     if not page_raw.isdigit() or int(page_raw) < 1:
-        raise AuditFilterError(f"page={page_raw!r} is not a page number (1, 2, ...)")
+        raise AuditFilterError(
+            gettext("page=%(value)s is not a page number (1, 2, ...)", value=repr(page_raw))
+        )
     filters = AuditFilters(
         action=(args.get("action") or "").strip()[:64] or None,
         actor=(args.get("actor") or "").strip()[:200] or None,
@@ -76,7 +81,11 @@ date_to=None, page=2)
     )
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise AuditFilterError(
-            f"from={filters.date_from} is after to={filters.date_to}; swap the dates"
+            gettext(
+                "from=%(start)s is after to=%(end)s; swap the dates",
+                start=filters.date_from,
+                end=filters.date_to,
+            )
         )
     return filters
 

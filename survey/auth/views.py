@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext, lazy_gettext, ngettext
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -25,6 +27,7 @@ from survey.auth.access import SignedIn, actor_of, current_account, login_manage
 from survey.auth.accounts import SignInThrottled, authenticate
 from survey.auth.sessions import end_session, start_session
 from survey.extensions import db
+from survey.i18n import SESSION_KEY as LANGUAGE_KEY
 from survey.models import record_audit
 
 bp = Blueprint("auth", __name__)
@@ -46,8 +49,8 @@ def set_up_sign_in(state) -> None:
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    email = EmailField(lazy_gettext("E-mail"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 # A path on this site, printable ASCII only: no control characters (a CR/LF would split the
@@ -73,6 +76,29 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def throttled_message(retry_after: int) -> str:
+    if retry_after < 120:
+        return ngettext(
+            "Too many failed sign-ins from here. Please wait %(num)d second and try again.",
+            "Too many failed sign-ins from here. Please wait %(num)d seconds and try again.",
+            retry_after,
+        )
+    minutes = math.ceil(retry_after / 60)
+    return gettext(
+        "Too many failed sign-ins from here. Please wait %(minutes)d minutes and try again.",
+        minutes=minutes,
+    )
+
+
+def new_session() -> None:
+    """Empty the session (no session fixation at sign-in, nothing left at sign-out) but keep the
+    language the person chose: it belongs to the browser, not to the account."""
+    language = session.get(LANGUAGE_KEY)
+    session.clear()
+    if language is not None:
+        session[LANGUAGE_KEY] = language
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     form = SignInForm()
@@ -87,19 +113,23 @@ def sign_in():
             )
         except SignInThrottled as throttled:
             page = render_template(
-                "auth/sign_in.html", form=form, message=str(throttled), next=next_page
+                "auth/sign_in.html",
+                form=form,
+                message=throttled_message(throttled.retry_after),
+                next=next_page,
             )
             return page, 429, {"Retry-After": str(throttled.retry_after)}
         if account is not None:
             if current_user.is_authenticated:  # signing in again replaces the old session
                 end_session(current_user.session_token, "replaced")
-            session.clear()  # a new session at sign-in: no session fixation
+            new_session()
             login_user(SignedIn(account, start_session(account)))
             db.session.commit()
             return redirect(next_page or url_for("dashboard.home"))
-        message, status = "That e-mail address and password do not match an account.", 401
+        message = gettext("That e-mail address and password do not match an account.")
+        status = 401
     elif request.method == "POST":
-        message, status = "Please enter your e-mail address and your password.", 400
+        message, status = gettext("Please enter your e-mail address and your password."), 400
     page = render_template("auth/sign_in.html", form=form, message=message, next=next_page)
     return page, status
 
@@ -112,5 +142,5 @@ def sign_out():
         record_audit(actor_of(account), "auth.sign_out", f"user:{account.id}")
         db.session.commit()
     logout_user()
-    session.clear()
+    new_session()
     return redirect(url_for("auth.sign_in", signed_out=1))

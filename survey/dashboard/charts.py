@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from markupsafe import Markup, escape
 
 INK = "#1b1b1b"
@@ -64,11 +65,16 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
     )
 
 
+def hidden_reason(cell: dict) -> str:
+    """Why a suppressed cell shows no number, in the page's language."""
+    return gettext("fewer than %(count)s responses", count=cell["min_cell"])
+
+
 def _hidden_note(cell: dict) -> str | None:
     if cell.get("suppressed"):
-        return cell["reason"]
+        return hidden_reason(cell)
     if not cell.get("n"):
-        return "no responses"
+        return gettext("no responses")
     return None
 
 
@@ -156,7 +162,8 @@ def trend_chart(title: str, periods: list[str], series: list[Series]) -> Markup:
         for value in (cell.get("ci") or [cell["mean"]])
     ]
     if not shown or not periods:
-        body = [_text(WIDTH / 2, 60, "nothing to show yet", anchor="middle", fill=MUTED)]
+        nothing = gettext("nothing to show yet")
+        body = [_text(WIDTH / 2, 60, nothing, anchor="middle", fill=MUTED)]
         return _svg(WIDTH, 100, title, body)
     low = max(SCALE[0], _floor_half(min(shown)))
     high = min(SCALE[1], _ceil_half(max(shown)))

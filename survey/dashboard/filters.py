@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext
+
 from survey.aggregates import DASHBOARD_FORMS, PERIODS
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?", re.ASCII)
@@ -45,29 +47,48 @@ def _month(raw: str | None, name: str) -> date | None:
             raise ValueError
         return date(int(match[1]), int(match[2]), int(match[3] or 1))
     except ValueError:
-        raise FilterError(f"{name} {raw!r}: expected a month such as 2026-03") from None
+        raise FilterError(
+            gettext(
+                "%(name)s %(value)s: expected a month such as 2026-03", name=name, value=repr(raw)
+            )
+        ) from None
+
+
+def _not_one_of(name: str, value: str, allowed) -> str:
+    return gettext(
+        "%(name)s %(value)s: expected one of %(allowed)s",
+        name=name,
+        value=repr(value),
+        allowed=", ".join(allowed),
+    )
 
 
 def parse_filters(args) -> DashboardFilters:
     """Read ``form``, ``wave``, ``from``, ``to`` and ``period`` from a query string."""
     form = args.get("form") or "patient"
     if form not in DASHBOARD_FORMS:
-        raise FilterError(f"form {form!r}: expected one of {', '.join(DASHBOARD_FORMS)}")
+        raise FilterError(_not_one_of("form", form, DASHBOARD_FORMS))
     period = args.get("period") or "quarter"
     if period not in PERIODS:
-        raise FilterError(f"period {period!r}: expected one of {', '.join(PERIODS)}")
+        raise FilterError(_not_one_of("period", period, PERIODS))
     wave = args.get("wave") or None
     if wave is not None:
         # isdigit() alone accepts "²", which int() refuses: ASCII digits only, and few of them.
         digits = wave.isascii() and wave.isdigit() and len(wave) <= 10
         if not digits or not 1 <= int(wave) <= _MAX_WAVE:
-            raise FilterError(f"wave {wave!r}: expected a whole number from 1")
+            raise FilterError(
+                gettext("wave %(value)s: expected a whole number from 1", value=repr(wave))
+            )
         wave = int(wave)
     date_from = _month(args.get("from"), "from")
     date_to = _month(args.get("to"), "to")
     if date_from and date_to and date_from > date_to:
         raise FilterError(
-            f"from {date_from:%Y-%m} is after to {date_to:%Y-%m}: the range must start first"
+            gettext(
+                "from %(start)s is after to %(end)s: the range must start first",
+                start=f"{date_from:%Y-%m}",
+                end=f"{date_to:%Y-%m}",
+            )
         )
     return DashboardFilters(
         form=form, wave=wave, date_from=date_from, date_to=date_to, period=period

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 
+from flask_babel import gettext, lazy_gettext
+
 from survey.dashboard.charts import (
     ScoreRow,
     Series,
@@ -17,10 +19,10 @@ from survey.dashboard.charts import (
 from survey.spreadsheet import safe_cell
 
 FUNNEL_STAGES = (
-    ("sent", "Sent"),
-    ("opened", "Opened"),
-    ("started", "Started"),
-    ("submitted", "Submitted"),
+    ("sent", lazy_gettext("Sent")),
+    ("opened", lazy_gettext("Opened")),
+    ("started", lazy_gettext("Started")),
+    ("submitted", lazy_gettext("Submitted")),
 )
 
 
@@ -29,12 +31,15 @@ def score_figures(summary: dict, clinicians: list[dict]) -> list[dict]:
     figures = []
     for construct in summary["constructs"]:
         key = construct["id"]
-        rows = [ScoreRow("Clinic overall", summary["overall"][key], overall=True)]
+        rows = [ScoreRow(gettext("Clinic overall"), summary["overall"][key], overall=True)]
         rows += [ScoreRow(c["label"], c["constructs"][key]) for c in clinicians]
         figures.append(
             {
                 "construct": construct,
-                "chart": score_chart(f"{construct['name']}: mean score with 95% CI", rows),
+                "chart": score_chart(
+                    gettext("%(construct)s: mean score with 95%% CI", construct=construct["name"]),
+                    rows,
+                ),
                 "rows": [{"label": row.label, "cell": row.cell} for row in rows],
                 "reliability": summary["reliability"][key],
             }
@@ -49,7 +54,7 @@ def trend_figures(summary: dict, clinician: dict | None = None) -> list[dict]:
     for construct in summary["constructs"]:
         key = construct["id"]
         clinic = [entry["constructs"][key] for entry in summary["trend"]]
-        series = [Series("Clinic", clinic, dashed=clinician is not None, hollow=True)]
+        series = [Series(gettext("Clinic"), clinic, dashed=clinician is not None, hollow=True)]
         rows = [{"period": p, "clinic": cell} for p, cell in zip(periods, clinic, strict=True)]
         if clinician is not None:
             own = [entry["constructs"][key] for entry in clinician["trend"]]
@@ -59,19 +64,23 @@ def trend_figures(summary: dict, clinician: dict | None = None) -> list[dict]:
         figures.append(
             {
                 "construct": construct,
-                "chart": trend_chart(
-                    f"{construct['name']} by {summary['filters']['period']}", periods, series
-                ),
+                "chart": trend_chart(_trend_title(construct, summary), periods, series),
                 "rows": rows,
             }
         )
     return figures
 
 
+def _trend_title(construct: dict, summary: dict) -> str:
+    if summary["filters"]["period"] == "month":
+        return gettext("%(construct)s by month", construct=construct["name"])
+    return gettext("%(construct)s by quarter", construct=construct["name"])
+
+
 def funnel_figure(funnel: dict) -> dict:
-    stages = [(label, funnel[key]) for key, label in FUNNEL_STAGES]
+    stages = [(str(label), funnel[key]) for key, label in FUNNEL_STAGES]
     return {
-        "chart": funnel_chart("Invitations: sent, opened, started, submitted", stages),
+        "chart": funnel_chart(gettext("Invitations: sent, opened, started, submitted"), stages),
         "rows": [{"stage": label, "value": value} for label, value in stages],
         "median_minutes": funnel["median_minutes"],
     }
@@ -80,7 +89,7 @@ def funnel_figure(funnel: dict) -> dict:
 def comparison_figure(constructs: list[dict], cells: dict) -> dict:
     rows = [(c["name"], cells[c["id"]]) for c in constructs]
     return {
-        "chart": comparison_chart("Patient and clinician means per construct", rows),
+        "chart": comparison_chart(gettext("Patient and clinician means per construct"), rows),
         "rows": [{"construct": name, "cell": cell} for name, cell in rows],
         "higher": [name for name, cell in rows if cell.get("clinician_higher")],
     }
@@ -102,7 +111,9 @@ def self_assessment_figures(history: dict) -> dict:
             {
                 "construct": construct,
                 "chart": trend_chart(
-                    f"{construct['name']}: your self-assessments", dates, [Series("You", cells)]
+                    gettext("%(construct)s: your self-assessments", construct=construct["name"]),
+                    dates,
+                    [Series(gettext("You"), cells)],
                 ),
             }
         )
@@ -122,7 +133,7 @@ def _csv_value(cell: dict, key: str) -> str:
 
 def scores_csv(summary: dict) -> str:
     """The clinic table as CSV: one row per clinician (and the clinic) and construct; hidden
-    cells carry the same "fewer than N responses" as the page."""
+    cells say "fewer than N responses". Data for a spreadsheet: always in English."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["clinician", "construct", "n", "mean", "ci_95", "reliability", "comparable"])

@@ -12,6 +12,7 @@ import secrets
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
 from sqlalchemy import delete, select
 
 from survey.auth.access import actor_of, current_account, role_required
@@ -62,7 +63,15 @@ def _int_arg(source, name: str, *, low: int = 1, high: int = 10**9) -> int | Non
     if not raw:
         return None
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvitationError(f"{name} {raw!r}: expected a whole number from {low} to {high}")
+        raise InvitationError(
+            gettext(
+                "%(name)s %(value)s: expected a whole number from %(low)d to %(high)d",
+                name=name,
+                value=repr(raw),
+                low=low,
+                high=high,
+            )
+        )
     return int(raw)
 
 
@@ -73,7 +82,11 @@ def _date_arg(name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise InvitationError(f"{name} {raw!r}: expected a date written YYYY-MM-DD") from None
+        raise InvitationError(
+            gettext(
+                "%(name)s %(value)s: expected a date written YYYY-MM-DD", name=name, value=repr(raw)
+            )
+        ) from None
 
 
 def _page_context(account: User, **extra) -> dict:
@@ -87,16 +100,25 @@ def _page_context(account: User, **extra) -> dict:
 # -- the list and its actions ----------------------------------------------------------------
 
 
+def _not_one_of(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    return gettext(
+        "%(name)s %(value)s: expected one of %(allowed)s",
+        name=name,
+        value=repr(value),
+        allowed=", ".join(allowed),
+    )
+
+
 def _filter_from_args(account: User) -> InvitationFilter:
     state = request.args.get("state") or None
     if state is not None and state not in STATES:
-        raise InvitationError(f"state {state!r}: expected one of {', '.join(STATES)}")
+        raise InvitationError(_not_one_of("state", state, STATES))
     form = request.args.get("form") or None
     if form is not None and form not in FORMS:
-        raise InvitationError(f"form {form!r}: expected one of {', '.join(FORMS)}")
+        raise InvitationError(_not_one_of("form", form, FORMS))
     created_from, created_to = _date_arg("created_from"), _date_arg("created_to")
     if created_from and created_to and created_from > created_to:
-        raise InvitationError("the created-from date is after the created-to date")
+        raise InvitationError(gettext("the created-from date is after the created-to date"))
     return InvitationFilter(
         clinic_id=_scope(account),
         clinician_id=_int_arg(request.args, "clinician"),
@@ -155,7 +177,10 @@ def _back(notice: str):
 @role_required(*STAFF)
 def revoke_one(invitation_id: int):
     _, error = _action(revoke, invitation_id)
-    return _back(error or f"Invitation {invitation_id} revoked; its link no longer opens.")
+    revoked = gettext(
+        "Invitation %(number)d revoked; its link no longer opens.", number=invitation_id
+    )
+    return _back(error or revoked)
 
 
 @bp.post("/<int:invitation_id>/extend")
@@ -166,12 +191,14 @@ def extend_one(invitation_id: int):
     except InvitationError as error:
         return _back(str(error))
     if days is None:
-        return _back("Give the number of days the link should stay valid.")
+        return _back(gettext("Give the number of days the link should stay valid."))
     extended, error = _action(extend, invitation_id, days=days)
     if error:
         return _back(error)
     until = extended.expires_at.date().isoformat()
-    return _back(f"Invitation {invitation_id} is valid until {until}.")
+    return _back(
+        gettext("Invitation %(number)d is valid until %(date)s.", number=invitation_id, date=until)
+    )
 
 
 @bp.post("/<int:invitation_id>/reissue")
@@ -208,7 +235,7 @@ def new():
     try:
         clinician_id = _int_arg(form, "clinician")
         if clinician_id is None or clinician_id not in {c.id for c in clinicians}:
-            raise InvitationError("choose one of your clinic's clinicians")
+            raise InvitationError(gettext("choose one of your clinic's clinicians"))
         links = invite_dyad(
             clinician_id,
             wave=_int_arg(form, "wave"),
@@ -242,7 +269,7 @@ def _batch_clinic(account: User, raw: str | None) -> Clinic:
     if _scope(account) is not None:
         return db.session.get(Clinic, _scope(account))
     if not raw or not raw.isdigit() or db.session.get(Clinic, int(raw)) is None:
-        raise batches.BatchError("choose the clinic the appointment list belongs to")
+        raise batches.BatchError(gettext("choose the clinic the appointment list belongs to"))
     return db.session.get(Clinic, int(raw))
 
 
@@ -268,7 +295,7 @@ def batch():
     try:
         clinic = _batch_clinic(account, request.form.get("clinic"))
         if upload is None or not upload.filename:
-            raise batches.BatchError("choose the appointment list (a CSV file) to upload")
+            raise batches.BatchError(gettext("choose the appointment list (a CSV file) to upload"))
         content = upload.read(batches.MAX_BYTES + 1)
         preview = batches.preview_appointments(content, clinic)
     except batches.BatchError as error:
@@ -305,7 +332,9 @@ def batch_confirm():
     account = current_account()
     stored = db.session.get(InvitationUpload, request.form.get("upload", ""))
     if stored is None or stored.user_id != account.id:
-        return _batch_failed(account, "this preview is no longer kept: upload the list again")
+        return _batch_failed(
+            account, gettext("this preview is no longer kept: upload the list again")
+        )
     clinic = db.session.get(Clinic, stored.clinic_id)
     try:
         content = unseal(stored.content_encrypted, max_age_seconds=UPLOAD_MAX_AGE_SECONDS)
@@ -319,7 +348,9 @@ def batch_confirm():
             actor=actor_of(account),
         )
     except SealError:
-        return _batch_failed(account, "the preview is older than an hour: upload the list again")
+        return _batch_failed(
+            account, gettext("the preview is older than an hour: upload the list again")
+        )
     except (batches.BatchError, InvitationError) as error:
         return _batch_failed(account, str(error))
     db.session.execute(delete(InvitationUpload).where(InvitationUpload.id == stored.id))
@@ -341,6 +372,6 @@ def _batch_failed(account: User, message: str):
             required=batches.REQUIRED_COLUMNS,
             optional=batches.OPTIONAL_COLUMNS,
             languages=languages(),
-            error=f"Nothing was stored: {message}",
+            error=gettext("Nothing was stored: %(reason)s", reason=message),
         ),
     ), 409

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select, update
 
 from survey.auth import accounts
@@ -28,11 +29,12 @@ TOKEN_BYTES = 32
 # Wrong current passwords and reset requests allowed per account within the window.
 MAX_ATTEMPTS = 5
 ATTEMPT_WINDOW = timedelta(minutes=15)
+# What the staff pages call each role (lazy: translated when a page shows it).
 ROLE_NAMES = {
-    Role.ADMIN: "administrator",
-    Role.MANAGER: "clinic manager",
-    Role.CLINICIAN: "clinician",
-    Role.RESEARCHER: "researcher",
+    Role.ADMIN: lazy_gettext("administrator"),
+    Role.MANAGER: lazy_gettext("clinic manager"),
+    Role.CLINICIAN: lazy_gettext("clinician"),
+    Role.RESEARCHER: lazy_gettext("researcher"),
 }
 
 
@@ -109,15 +111,15 @@ def _placement(
     if role == Role.CLINICIAN:
         clinician = db.session.get(Clinician, clinician_id) if clinician_id else None
         if clinician is None:
-            raise StaffError("choose which clinician this account belongs to")
+            raise StaffError(gettext("choose which clinician this account belongs to"))
         if actor.role == Role.MANAGER and clinician.clinic_id != actor.clinic_id:
             raise NotAllowed(f"clinician {clinician.id} works at another clinic")
         return clinician.clinic, clinician
     clinic = db.session.get(Clinic, clinic_id) if clinic_id else None
     if clinic is None:
-        raise StaffError("choose the clinic this manager runs")
+        raise StaffError(gettext("choose the clinic this manager runs"))
     if clinic.retired_at is not None:
-        raise StaffError(f"the clinic {clinic.name!r} is retired")
+        raise StaffError(gettext("the clinic %(name)s is retired", name=repr(clinic.name)))
     return clinic, None
 
 
@@ -172,11 +174,11 @@ def invite_colleague(
         raise StaffError(str(error)) from None
     clinic, clinician = _placement(actor, role, clinic_id, clinician_id)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise StaffError(f"an account for {email} exists already")
+        raise StaffError(gettext("an account for %(email)s exists already", email=email))
     if clinician is not None:
         holder = db.session.scalar(select(User).where(User.clinician_id == clinician.id))
         if holder is not None:
-            raise StaffError(f"{clinician.name} already has an account ({holder.email})")
+            raise StaffError(_has_an_account(clinician, holder))
     try:
         record, _unused_password = accounts.add_account(
             email,
@@ -200,7 +202,10 @@ def new_set_up_link(actor: User, target: User) -> IssuedLink:
         raise NotAllowed(f"{actor.email} may not manage {target.email}")
     if target.last_login_at is not None:
         raise StaffError(
-            f"{target.email} has signed in before; they can use 'Forgot your password?'"
+            gettext(
+                "%(email)s has signed in before; they can use 'Forgot your password?'",
+                email=target.email,
+            )
         )
     link = _new_link(target, SET_UP)
     record_audit(actor_of(actor), "account.set_up_link", f"user:{target.id}")
@@ -241,7 +246,7 @@ def change_placement(
             select(User).where(User.clinician_id == clinician.id, User.id != target.id)
         )
         if holder is not None:
-            raise StaffError(f"{clinician.name} already has an account ({holder.email})")
+            raise StaffError(_has_an_account(clinician, holder))
     before = {"role": target.role, "clinic_id": target.clinic_id}
     target.role = role
     target.clinic_id = clinic.id if clinic is not None else None
@@ -284,17 +289,26 @@ def _recent(action: str, target: str) -> int:
     )
 
 
+def _has_an_account(clinician: Clinician, holder: User) -> str:
+    return gettext(
+        "%(name)s already has an account (%(email)s)", name=clinician.name, email=holder.email
+    )
+
+
 def check_new_password(password: str, again: str) -> None:
     """The policy of ``healing-survey user add`` / ``set-password``, with the typing check."""
     if password != again:
-        raise StaffError("the two new passwords are not the same; type them again")
+        raise StaffError(gettext("the two new passwords are not the same; type them again"))
     if len(password) < accounts.PASSWORD_MIN_LENGTH:
         raise StaffError(
-            f"the new password has {len(password)} characters;"
-            f" use at least {accounts.PASSWORD_MIN_LENGTH}"
+            gettext(
+                "the new password has %(length)d characters; use at least %(minimum)d",
+                length=len(password),
+                minimum=accounts.PASSWORD_MIN_LENGTH,
+            )
         )
     if len(password) > 200:
-        raise StaffError("the new password is longer than 200 characters")
+        raise StaffError(gettext("the new password is longer than 200 characters"))
 
 
 def change_own_password(account: User, current: str, new: str, again: str) -> None:
@@ -302,14 +316,14 @@ def change_own_password(account: User, current: str, new: str, again: str) -> No
     enough to take the account over)."""
     target = f"user:{account.id}"
     if _recent("account.password_check_failed", target) >= MAX_ATTEMPTS:
-        raise StaffError("too many wrong passwords; wait 15 minutes and try again")
+        raise StaffError(gettext("too many wrong passwords; wait 15 minutes and try again"))
     if not _password_matches(account, current):
         record_audit(target, "account.password_check_failed", target)
         db.session.commit()
-        raise StaffError("the current password is not right")
+        raise StaffError(gettext("the current password is not right"))
     check_new_password(new, again)
     if new == current:
-        raise StaffError("the new password is the same as the current one")
+        raise StaffError(gettext("the new password is the same as the current one"))
     accounts.set_password(account.email, new, actor=target)
 
 
@@ -351,11 +365,11 @@ def use_link(token: str, purpose: str, password: str, again: str) -> User:
 
 def dead_link_message(purpose: str) -> str:
     if purpose == SET_UP:
-        return (
+        return gettext(
             "This set-up link was already used or has expired. Ask whoever invited you for a "
             "new one."
         )
-    return "This link was already used or has expired. Ask for a new one below."
+    return gettext("This link was already used or has expired. Ask for a new one below.")
 
 
 def request_password_reset(email: str, *, address: str) -> IssuedLink | None:

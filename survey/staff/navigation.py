@@ -1,4 +1,5 @@
-"""The staff navigation every page shows (base.html), by role, with the current page marked.
+"""The staff navigation every page shows (base.html), by role, with the current page marked,
+and links to the page in the other languages.
 
 It never fails a page: when the database cannot be read (the error pages of an unusable
 database), it shows what an anonymous visitor sees.
@@ -7,10 +8,13 @@ database), it shows what an anonymous visitor sees.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from flask import request, url_for
+from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 
+from survey.i18n import CHOICE_PARAMETER, current_language, language_name, supported_languages
 from survey.models import Role
 
 # The invitations list is another package's page; linked by its address so this one never
@@ -30,10 +34,39 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class LanguageLink:
+    code: str
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Navigation:
     email: str | None
     role: str | None
     items: tuple[NavItem, ...]
+    languages: tuple[LanguageLink, ...]
+
+
+def _page_in(language: str) -> str:
+    """This page (with its filters) in another language. A page that answered a form (a POST)
+    cannot be asked for again, so its link goes to the home page in that language."""
+    rule = request.url_rule
+    if request.method != "GET" or rule is None or "GET" not in (rule.methods or ()):
+        return url_for("site.index", **{CHOICE_PARAMETER: language})
+    args = request.args.items(multi=True)
+    query = [(key, value) for key, value in args if key != CHOICE_PARAMETER]
+    return f"{request.path}?{urlencode([*query, (CHOICE_PARAMETER, language)])}"
+
+
+def language_links() -> tuple[LanguageLink, ...]:
+    """A link for every supported language but the page's own, named in that language."""
+    shown = current_language()
+    return tuple(
+        LanguageLink(code, language_name(code), _page_in(code))
+        for code in supported_languages()
+        if code != shown
+    )
 
 
 def _signed_in_account():
@@ -49,16 +82,21 @@ def _signed_in_account():
 
 def navigation() -> Navigation:
     account = _signed_in_account()
+    languages = language_links()
     if account is None:
-        return Navigation(None, None, (NavItem("Sign in", url_for("auth.sign_in"), ("/sign-in",)),))
-    items = [NavItem("Dashboards", url_for("dashboard.home"), ("/dashboard",))]
+        sign_in = NavItem(gettext("Sign in"), url_for("auth.sign_in"), ("/sign-in",))
+        return Navigation(None, None, (sign_in,), languages)
+    items = [NavItem(gettext("Dashboards"), url_for("dashboard.home"), ("/dashboard",))]
     if account.role in (Role.ADMIN, Role.MANAGER):
-        items.append(NavItem("Invitations", INVITATIONS_PATH, (INVITATIONS_PATH,)))
+        items.append(NavItem(gettext("Invitations"), INVITATIONS_PATH, (INVITATIONS_PATH,)))
     if account.role in (Role.ADMIN, Role.MANAGER, Role.RESEARCHER):
-        items.append(NavItem("Exports", url_for("exports.index"), ("/exports",)))
+        items.append(NavItem(gettext("Exports"), url_for("exports.index"), ("/exports",)))
     if account.role in (Role.ADMIN, Role.MANAGER):
-        items.append(NavItem("Administration", url_for("staff.index"), ("/admin",)))
+        items.append(NavItem(gettext("Administration"), url_for("staff.index"), ("/admin",)))
     if account.role == Role.ADMIN:
-        items.append(NavItem("Audit log", url_for("audit.index"), ("/admin/audit",)))
-    items.append(NavItem("Password", url_for("staff.password"), ("/account/password",)))
-    return Navigation(account.email, account.role, tuple(items))
+        items.append(NavItem(gettext("Audit log"), url_for("audit.index"), ("/admin/audit",)))
+    items.append(NavItem(gettext("Password"), url_for("staff.password"), ("/account/password",)))
+    from survey.staff.accounts import ROLE_NAMES
+
+    role = str(ROLE_NAMES.get(account.role, account.role))
+    return Navigation(account.email, role, tuple(items), languages)

@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import logout_user
 from sqlalchemy import select
 
@@ -78,6 +79,10 @@ def index():
 # Clinics (admins only) ---------------------------------------------------------------------
 
 
+def _unknown_action(action: str | None) -> str:
+    return gettext("unknown action %(action)s", action=repr(action))
+
+
 def _clinics_page(message: str | None = None, status: int = 200, name: str = ""):
     rows = db.session.scalars(select(Clinic).order_by(Clinic.retired_at.is_not(None), Clinic.name))
     page = render_template("staff/clinics.html", clinics=list(rows), message=message, name=name)
@@ -98,7 +103,7 @@ def clinic_add():
         record = directory.add_clinic(name, actor=actor_of(current_account()))
     except directory.ClinicError as error:
         return _clinics_page(str(error), 400, name)
-    flash(f"Clinic {record['name']} added.")
+    flash(gettext("Clinic %(name)s added.", name=record["name"]))
     return redirect(url_for(".clinics"))
 
 
@@ -112,13 +117,15 @@ def clinic_change(clinic_id: int):
         if action == "rename":
             new_name = request.form.get("name", "")
             record = directory.rename_clinic_by_id(clinic.id, new_name, actor=actor)
-            flash(f"The clinic is now called {record['name']}.")
+            flash(gettext("The clinic is now called %(name)s.", name=record["name"]))
         elif action in ("retire", "reinstate"):
             directory.retire_clinic_by_id(clinic.id, retire=action == "retire", actor=actor)
-            done = "retired" if action == "retire" else "back in use"
-            flash(f"Clinic {clinic.name} is {done}.")
+            if action == "retire":
+                flash(gettext("Clinic %(name)s is retired.", name=clinic.name))
+            else:
+                flash(gettext("Clinic %(name)s is back in use.", name=clinic.name))
         else:
-            return _clinics_page(f"unknown action {action!r}", 400)
+            return _clinics_page(_unknown_action(action), 400)
     except directory.ClinicError as error:
         return _clinics_page(str(error), 400)
     return redirect(url_for(".clinics"))
@@ -156,7 +163,8 @@ def clinician_add():
     clinic_id = account.clinic_id if account.role == Role.MANAGER else _int("clinic_id")
     clinic = db.session.get(Clinic, clinic_id) if clinic_id else None
     if clinic is None:
-        return _clinicians_page("choose the clinic the clinician works at", 400, request.form)
+        message = gettext("choose the clinic the clinician works at")
+        return _clinicians_page(message, 400, request.form)
     try:
         record = directory.add_clinician(
             clinic.name,
@@ -166,7 +174,14 @@ def clinician_add():
         )
     except directory.ClinicError as error:
         return _clinicians_page(str(error), 400, request.form)
-    flash(f"{record['name']} added to {record['clinic']} (clinician {record['id']}).")
+    flash(
+        gettext(
+            "%(name)s added to %(clinic)s (clinician %(number)s).",
+            name=record["name"],
+            clinic=record["clinic"],
+            number=record["id"],
+        )
+    )
     return redirect(url_for(".clinicians"))
 
 
@@ -182,13 +197,21 @@ def clinician_change(clinician_id: int):
             record = directory.rename_clinician(
                 clinician.id, request.form.get("name", ""), actor=actor
             )
-            flash(f"Clinician {record['id']} is now called {record['name']}.")
+            flash(
+                gettext(
+                    "Clinician %(number)s is now called %(name)s.",
+                    number=record["id"],
+                    name=record["name"],
+                )
+            )
         elif action in ("retire", "reinstate"):
             directory.retire_clinician(clinician.id, retire=action == "retire", actor=actor)
-            done = "retired" if action == "retire" else "back in use"
-            flash(f"{clinician.name} is {done}.")
+            if action == "retire":
+                flash(gettext("%(name)s is retired.", name=clinician.name))
+            else:
+                flash(gettext("%(name)s is back in use.", name=clinician.name))
         else:
-            return _clinicians_page(f"unknown action {action!r}", 400)
+            return _clinicians_page(_unknown_action(action), 400)
     except directory.ClinicError as error:
         return _clinicians_page(str(error), 400)
     return redirect(url_for(".clinicians"))
@@ -271,15 +294,18 @@ def _deliver_set_up_link(link: staff.IssuedLink):
     )
     problem = None
     try:
-        send_staff_mail(link.email, "Your healing-survey account", body)
+        send_staff_mail(link.email, gettext("Your healing-survey account"), body)
     except MailOff:
         problem = "off"
     except DeliveryError as error:
         problem = str(error)
     if problem is None:
         flash(
-            f"A set-up link was e-mailed to {link.email};"
-            f" it works once, until {link.expires_at} UTC."
+            gettext(
+                "A set-up link was e-mailed to %(email)s; it works once, until %(time)s UTC.",
+                email=link.email,
+                time=link.expires_at,
+            )
         )
         return redirect(url_for(".accounts"))
     return render_template("staff/link_made.html", link=link, url=url, problem=problem)
@@ -320,15 +346,18 @@ def account_change(user_id: int):
                 clinic_id=_int("clinic_id"),
                 clinician_id=_int("clinician_id"),
             )
-            flash(f"{target.email} is now a {staff.ROLE_NAMES[target.role]}.")
+            role = staff.ROLE_NAMES[target.role]
+            flash(gettext("%(email)s is now a %(role)s.", email=target.email, role=role))
         elif action in ("deactivate", "reactivate"):
             staff.set_active(account, target, active=action == "reactivate")
-            done = "can sign in again" if action == "reactivate" else "can no longer sign in"
-            flash(f"{target.email} {done}.")
+            if action == "reactivate":
+                flash(gettext("%(email)s can sign in again.", email=target.email))
+            else:
+                flash(gettext("%(email)s can no longer sign in.", email=target.email))
         elif action == "set-up-link":
             return _deliver_set_up_link(staff.new_set_up_link(account, target))
         else:
-            return _account_page(target, f"unknown action {action!r}", 400)
+            return _account_page(target, _unknown_action(action), 400)
     except staff.NotAllowed as refused:
         deny(account, str(refused))
     except staff.StaffError as error:
@@ -372,7 +401,8 @@ def forgot():
             "staff/mail/reset.txt", url=absolute_url(link.path), expires_at=link.expires_at
         )
         # In the background: the page answers as fast whether or not the address has an account.
-        send_staff_mail(link.email, "Reset your healing-survey password", body, background=True)
+        subject = gettext("Reset your healing-survey password")
+        send_staff_mail(link.email, subject, body, background=True)
     return render_template("staff/forgot.html", sent=True, mail_on=True)
 
 
