@@ -1,0 +1,197 @@
+"""The staff side in Spanish: every text of the staff templates is wrapped and translated, the
+pages follow the browser or an explicit choice, and the choice outlives signing in."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
+from flask import render_template
+
+from survey.i18n import TRANSLATIONS_DIR
+
+from .conftest import csrf_token
+from .staff import PASSWORD, add_staff, sign_in
+from .test_i18n import po_catalogue
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "survey" / "templates"
+STAFF_AREAS = ("auth", "dashboard", "invitations", "exports", "audit", "staff", "site")
+STAFF_TEMPLATES = [
+    TEMPLATES / "_navigation.html",
+    *sorted(path for area in STAFF_AREAS for path in (TEMPLATES / area).rglob("*.*")),
+]
+STAFF_PYTHON = [
+    ROOT / "survey" / path
+    for path in (
+        "auth/views.py",
+        "dashboard/charts.py",
+        "dashboard/filters.py",
+        "dashboard/pages.py",
+        "invitations/views.py",
+        "staff/accounts.py",
+        "staff/navigation.py",
+        "staff/views.py",
+        "audit/log.py",
+    )
+]
+SPANISH = {"Accept-Language": "es-ES,es;q=0.9"}
+
+
+def visible_words_outside_gettext(template: str) -> list[str]:
+    """Words a reader would see that no gettext call or {% trans %} block holds: the template
+    without comments, trans blocks, expressions, statements, code samples and tags."""
+    for pattern in (
+        r"\{#.*?#\}",
+        r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}",
+        r"\{\{.*?\}\}",
+        r"\{%.*?%\}",
+        r"<code>.*?</code>",
+        r"<[^>]*>",
+    ):
+        template = re.sub(pattern, " ", template, flags=re.S)
+    return [
+        word for word in re.findall(r"[A-Za-z][A-Za-z'-]+", template) if word != "healing-survey"
+    ]
+
+
+@pytest.mark.parametrize("path", STAFF_TEMPLATES, ids=lambda path: str(path.relative_to(TEMPLATES)))
+def test_no_staff_template_shows_text_outside_the_catalogue(path):
+    assert visible_words_outside_gettext(path.read_text()) == []
+
+
+def staff_msgids() -> set[str]:
+    found = set()
+    keywords = dict(DEFAULT_KEYWORDS, lazy_gettext=None)
+    options = {"newstyle_gettext": "true"}
+    for path in STAFF_TEMPLATES + STAFF_PYTHON:
+        method = "python" if path.suffix == ".py" else "jinja2"
+        for _line, message, _comments, _context in extract_from_file(
+            method, str(path), keywords=keywords, options=options
+        ):
+            found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def test_every_staff_text_has_a_spanish_translation():
+    assert (TRANSLATIONS_DIR / "es" / "LC_MESSAGES" / "messages.mo").exists()
+    msgids = staff_msgids()
+    assert len(msgids) > 300  # the extraction found the staff side, not an empty list
+    entries = {
+        (entry.id if isinstance(entry.id, str) else entry.id[0]): entry
+        for entry in po_catalogue("es")
+        if entry.id
+    }
+    missing = sorted(msgid for msgid in msgids if msgid not in entries)
+    assert missing == []
+    strings = {msgid: entries[msgid].string for msgid in msgids}
+    untranslated = sorted(
+        msgid
+        for msgid, string in strings.items()
+        if entries[msgid].fuzzy or not all(string if isinstance(string, tuple) else [string])
+    )
+    assert untranslated == []
+
+
+@pytest.fixture
+def staff(app):
+    with app.app_context():
+        return add_staff()
+
+
+def signed_in(app, email: str, **kwargs):
+    client = app.test_client()
+    assert sign_in(client, email, **kwargs).status_code == 302
+    return client
+
+
+def test_the_sign_in_page_follows_the_browsers_language(client):
+    page = client.get("/sign-in", headers=SPANISH).text
+    assert '<html lang="es">' in page
+    assert "<h1>Iniciar sesión</h1>" in page
+    assert "Correo electrónico</label>" in page and "Contraseña</label>" in page
+    assert "¿Olvidó su contraseña?" in page
+    assert "Sign in" not in page
+
+
+def test_a_wrong_password_is_refused_in_spanish(app, staff, client):
+    token = csrf_token(client.get("/sign-in", headers=SPANISH).text)
+    refused = client.post(
+        "/sign-in",
+        data={"email": "manager@example.org", "password": "wrong", "csrf_token": token},
+        headers=SPANISH,
+    )
+    assert refused.status_code == 401
+    assert "no corresponden a ninguna cuenta" in refused.text
+
+
+def test_a_managers_pages_in_spanish(app, staff):
+    manager = signed_in(app, "manager@example.org", headers=SPANISH)
+    dashboard = manager.get("/dashboard/", headers=SPANISH, follow_redirects=True).text
+    for text in ("Paneles", "Invitaciones", "Exportaciones", "Administración", "Cerrar sesión"):
+        assert text in dashboard
+    assert "responsable de clínica" in dashboard  # the role beside the e-mail address
+    assert "Clínica en conjunto" in dashboard and "Tasa de respuesta" in dashboard
+    assert "Table of these numbers" not in dashboard
+    invitations = manager.get("/invitations/", headers=SPANISH).text
+    assert "Imprimir tarjetas para las invitaciones marcadas" in invitations
+    clinicians = manager.get("/admin/clinicians", headers=SPANISH).text
+    assert "Añadir un profesional clínico" in clinicians
+
+
+def test_a_staff_error_message_is_in_spanish(app, staff):
+    manager = signed_in(app, "manager@example.org")
+    page = manager.get("/dashboard/", headers=SPANISH, follow_redirects=True)
+    bad = manager.get(page.request.path + "?wave=zero", headers=SPANISH)
+    assert bad.status_code == 400
+    assert "No pudimos usar ese filtro" in bad.text
+    assert "se esperaba un número entero a partir de 1" in bad.text
+
+
+def test_the_language_link_keeps_the_page_and_its_filters(app, staff):
+    admin = signed_in(app, "admin@example.org")
+    english = admin.get("/admin/audit/?action=auth.sign_in", headers={"Accept-Language": "en"})
+    languages = re.search(r'<nav class="languages"[^>]*>(.*?)</nav>', english.text, re.S)
+    assert languages is not None
+    link = re.search(r'href="([^"]+)" lang="es" hreflang="es">Español</a>', languages.group(1))
+    assert link is not None
+    assert link.group(1) == "/admin/audit/?action=auth.sign_in&amp;lang=es"
+    chosen = admin.get("/admin/audit/?action=auth.sign_in&lang=es")
+    assert "<h1>Registro de auditoría</h1>" in chosen.text
+    assert ">English</a>" in chosen.text
+    # The choice beats the browser on the next pages too.
+    assert "Exportaciones" in admin.get("/exports/", headers={"Accept-Language": "en"}).text
+
+
+def test_a_language_chosen_before_signing_in_is_kept(app, staff):
+    client = app.test_client()
+    assert "Iniciar sesión" in client.get("/sign-in?lang=es").text
+    token = csrf_token(client.get("/sign-in").text)
+    signed = client.post(
+        "/sign-in",
+        data={"email": "manager@example.org", "password": PASSWORD, "csrf_token": token},
+    )
+    assert signed.status_code == 302
+    dashboard = client.get("/dashboard/", follow_redirects=True).text
+    assert "Paneles" in dashboard
+    signed_out = client.post(
+        "/sign-out", data={"csrf_token": csrf_token(dashboard)}, follow_redirects=True
+    )
+    assert "Ha cerrado la sesión." in signed_out.text
+
+
+def test_english_stays_the_default(app, staff):
+    manager = signed_in(app, "manager@example.org")
+    page = manager.get("/dashboard/", follow_redirects=True).text
+    assert '<html lang="en">' in page and "Clinic overall" in page and "Paneles" not in page
+
+
+def test_the_staff_e_mails_are_written_in_the_page_language(app):
+    with app.test_request_context("/account/forgot", headers=SPANISH):
+        body = render_template(
+            "staff/mail/reset.txt", url="https://example.org/x", expires_at="2026-12-05 10:00"
+        )
+    assert body.startswith("Hola:")
+    assert "hasta 2026-12-05 10:00 UTC" in body and "su contraseña no cambia" in body
