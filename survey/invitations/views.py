@@ -12,7 +12,7 @@ import secrets
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import delete, select
 
 from survey.auth.access import actor_of, current_account, role_required
@@ -37,6 +37,23 @@ bp = Blueprint("invitations", __name__, url_prefix="/invitations")
 STAFF = (Role.ADMIN, Role.MANAGER)
 UPLOAD_MAX_AGE_SECONDS = 3600
 PER_PAGE = 50
+# What the list shows for each state and form; links and filters keep the codes.
+STATE_LABELS = {
+    "created": lazy_gettext("created"),
+    "sent": lazy_gettext("sent"),
+    "opened": lazy_gettext("opened"),
+    "started": lazy_gettext("started"),
+    "submitted": lazy_gettext("submitted"),
+    "expired": lazy_gettext("expired"),
+    "revoked": lazy_gettext("revoked"),
+    "bounced": lazy_gettext("bounced"),
+    "opted out": lazy_gettext("opted out"),
+}
+FORM_LABELS = {
+    "patient": lazy_gettext("patient"),
+    "clinician-dyad": lazy_gettext("clinician about a patient"),
+    "clinician-self": lazy_gettext("clinician's self-assessment"),
+}
 
 
 def _scope(account: User) -> int | None:
@@ -150,6 +167,8 @@ def index():
             wanted=wanted,
             states=STATES,
             forms=FORMS,
+            state_labels=STATE_LABELS,
+            form_labels=FORM_LABELS,
             clinicians=_clinicians(account),
             args={key: value for key, value in request.args.items() if key != "page"},
             notice=request.args.get("notice"),

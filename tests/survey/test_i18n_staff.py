@@ -137,6 +137,7 @@ def test_a_managers_pages_in_spanish(app, staff):
     assert "Table of these numbers" not in dashboard
     invitations = manager.get("/invitations/", headers=SPANISH).text
     assert "Imprimir tarjetas para las invitaciones marcadas" in invitations
+    assert '<option value="submitted" >entregada</option>' in invitations  # the code stays
     clinicians = manager.get("/admin/clinicians", headers=SPANISH).text
     assert "Añadir un profesional clínico" in clinicians
 
