@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import lazy_gettext
+
 from items import load_bank
 from survey.dataset import DEFAULT_CHUNK_SIZE, ResponseFilter, iter_response_chunks
 from survey.exports.layout import ExportError, Layout, layout_for
@@ -25,46 +27,62 @@ class ExportFormat:
     name: str
     suffix: str
     mimetype: str
-    description: str
+    description: str  # shown on the exports page, in its language
     holds_responses: bool
 
 
 FORMATS = {
     fmt.name: fmt
     for fmt in (
-        ExportFormat("csv", ".csv", "text/csv", "CSV, one row per response", True),
-        ExportFormat("csv-long", "-long.csv", "text/csv", "CSV, one row per answer", True),
-        ExportFormat("sav", ".sav", "application/x-spss-sav", "SPSS with labels", True),
-        ExportFormat("dta", ".dta", "application/x-stata-dta", "Stata with labels", True),
+        ExportFormat("csv", ".csv", "text/csv", lazy_gettext("CSV, one row per response"), True),
+        ExportFormat(
+            "csv-long", "-long.csv", "text/csv", lazy_gettext("CSV, one row per answer"), True
+        ),
+        ExportFormat(
+            "sav", ".sav", "application/x-spss-sav", lazy_gettext("SPSS with labels"), True
+        ),
+        ExportFormat(
+            "dta", ".dta", "application/x-stata-dta", lazy_gettext("Stata with labels"), True
+        ),
         ExportFormat(
             "fhir-bundle",
             "-responses.fhir.json",
             "application/fhir+json",
-            "FHIR R4 Bundle of QuestionnaireResponses",
+            lazy_gettext("FHIR R4 Bundle of QuestionnaireResponses"),
             True,
         ),
-        ExportFormat("codebook", "-codebook.csv", "text/csv", "Codebook (CSV)", False),
-        ExportFormat("codebook-md", "-codebook.md", "text/markdown", "Codebook (Markdown)", False),
-        ExportFormat("r-script", ".R", "text/plain", "R script that reads the CSV", False),
+        ExportFormat(
+            "codebook", "-codebook.csv", "text/csv", lazy_gettext("Codebook (CSV)"), False
+        ),
+        ExportFormat(
+            "codebook-md",
+            "-codebook.md",
+            "text/markdown",
+            lazy_gettext("Codebook (Markdown)"),
+            False,
+        ),
+        ExportFormat(
+            "r-script", ".R", "text/plain", lazy_gettext("R script that reads the CSV"), False
+        ),
         ExportFormat(
             "fhir-questionnaire",
             "-questionnaire.fhir.json",
             "application/fhir+json",
-            "FHIR R4 Questionnaire",
+            lazy_gettext("FHIR R4 Questionnaire"),
             False,
         ),
         ExportFormat(
             "redcap-dictionary",
             "-redcap-dictionary.csv",
             "text/csv",
-            "REDCap data dictionary",
+            lazy_gettext("REDCap data dictionary"),
             False,
         ),
         ExportFormat(
             "scale-spec",
             "-scales.yaml",
             "application/yaml",
-            "Scale specification for healing-survey analyze --scales",
+            lazy_gettext("Scale specification for healing-survey analyze --scales"),
             False,
         ),
     )

@@ -163,7 +163,8 @@ def test_the_language_link_keeps_the_page_and_its_filters(app, staff):
     assert "<h1>Registro de auditoría</h1>" in chosen.text
     assert ">English</a>" in chosen.text
     # The choice beats the browser on the next pages too.
-    assert "Exportaciones" in admin.get("/exports/", headers={"Accept-Language": "en"}).text
+    exports = admin.get("/exports/", headers={"Accept-Language": "en"}).text
+    assert "<h1>Exportaciones</h1>" in exports and "SPSS con etiquetas" in exports
 
 
 def test_a_language_chosen_before_signing_in_is_kept(app, staff):
@@ -196,3 +197,57 @@ def test_the_staff_e_mails_are_written_in_the_page_language(app):
         )
     assert body.startswith("Hola:")
     assert "hasta 2026-12-05 10:00 UTC" in body and "su contraseña no cambia" in body
+
+
+def placeholders(text: str) -> set[str]:
+    return set(re.findall(r"%\(\w+\)[sd]|%%", text))
+
+
+def test_every_spanish_text_keeps_the_placeholders_of_its_msgid():
+    """A translation that drops or renames a %(name)s would fail only when a Spanish page
+    is rendered; this finds it at once."""
+    wrong = []
+    for entry in po_catalogue("es"):
+        if not entry.id:
+            continue
+        ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        expected = set().union(*(placeholders(msgid) for msgid in ids))
+        wrong += [ids[0] for string in strings if placeholders(string) != expected]
+    assert wrong == []
+
+
+def every_staff_page(staff) -> list[str]:
+    return [
+        "/dashboard/clinics",
+        f"/dashboard/clinics/{staff.clinic_a}",
+        f"/dashboard/clinics/{staff.clinic_a}/comparison",
+        f"/dashboard/clinicians/{staff.clinician_a1}",
+        "/invitations/",
+        "/invitations/new",
+        "/invitations/batch",
+        "/exports/",
+        "/admin/",
+        "/admin/clinics",
+        "/admin/clinicians",
+        "/admin/accounts",
+        "/admin/accounts/2",  # the manager: nobody manages their own account
+        "/admin/audit/",
+        "/account/password",
+    ]
+
+
+def test_every_staff_page_renders_in_spanish(app, staff):
+    admin = signed_in(app, "admin@example.org")
+    for path in every_staff_page(staff):
+        page = admin.get(path, headers=SPANISH)
+        assert page.status_code == 200, path
+        assert '<html lang="es">' in page.text and "Paneles" in page.text, path
+    anonymous = app.test_client()
+    for path in ("/", "/sign-in", "/account/forgot"):
+        page = anonymous.get(path, headers=SPANISH)
+        assert page.status_code == 200 and "Iniciar sesión" in page.text, path
+    own = signed_in(app, "a1@example.org").get(
+        "/dashboard/", headers=SPANISH, follow_redirects=True
+    )
+    assert "Sus relaciones terapéuticas" in own.text
