@@ -10,10 +10,12 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from flask import render_template
 
+from survey.extensions import db
 from survey.i18n import TRANSLATIONS_DIR
 
 from .conftest import csrf_token
-from .staff import PASSWORD, add_staff, sign_in
+from .dashboard_seed import seed_clinic
+from .staff import PASSWORD, add_staff, add_user, sign_in
 from .test_i18n import po_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -251,3 +253,44 @@ def test_every_staff_page_renders_in_spanish(app, staff):
         "/dashboard/", headers=SPANISH, follow_redirects=True
     )
     assert "Sus relaciones terapéuticas" in own.text
+
+
+def test_a_dashboard_with_numbers_and_charts_in_spanish(app):
+    with app.app_context():
+        # As in test_aggregates: blocks of 5; 10 of the 14 shown, 5 of the 9, none of the 3.
+        seeded = seed_clinic("Cedar Clinic", [14, 9, 3], clinician_rate=1.0, unsubmitted=4, seed=6)
+        add_user("boss@example.org", "manager", clinic_id=seeded.clinic_id)
+        db.session.commit()
+    boss = signed_in(app, "boss@example.org")
+    page = boss.get(f"/dashboard/clinics/{seeded.clinic_id}", headers=SPANISH).text
+    text = " ".join(page.split())
+    assert re.search(r"\d\.\d\d a \d\.\d\d", text)  # the confidence intervals
+    assert "Se mostrarán 10 o más respuestas recientes cuando su grupo esté completo." in text
+    assert "puntuación media con IC del 95 %" in text  # a chart's title
+    assert "<title>Invitaciones: enviadas, abiertas, empezadas, entregadas</title>" in text
+    assert "Tabla de estas cifras" in text and "Table of these numbers" not in text
+    comparison = boss.get(f"/dashboard/clinics/{seeded.clinic_id}/comparison", headers=SPANISH)
+    assert comparison.status_code == 200
+    assert "Pacientes y profesionales clínicos, lado a lado" in comparison.text
+    clinician = seeded.clinician_ids[0]
+    own = boss.get(f"/dashboard/clinicians/{clinician}", headers=SPANISH)
+    assert own.status_code == 200 and "A lo largo del tiempo" in own.text
+
+
+def test_flash_and_form_messages_in_spanish(app, staff):
+    admin = signed_in(app, "admin@example.org")
+    token = csrf_token(admin.get("/admin/clinics", headers=SPANISH).text)
+    added = admin.post(
+        "/admin/clinics",
+        data={"name": "Clínica Roble", "csrf_token": token},
+        headers=SPANISH,
+        follow_redirects=True,
+    )
+    assert "Se añadió la clínica Clínica Roble." in added.text
+    refused = admin.post(
+        "/account/password",
+        data={"current": PASSWORD, "new": "x" * 12, "again": "y" * 12, "csrf_token": token},
+        headers=SPANISH,
+    )
+    assert refused.status_code == 400
+    assert "las dos contraseñas nuevas no coinciden; vuelva a escribirlas" in refused.text
