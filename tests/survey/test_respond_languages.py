@@ -17,7 +17,7 @@ from survey.delivery.messages import MessageContext, render
 from survey.extensions import db
 from survey.i18n import TRANSLATIONS_DIR
 from survey.invitations import find_invitation, invite_dyad
-from survey.models import Invitation, Wave
+from survey.models import Dyad, Invitation, Wave
 
 from .conftest import Respondent, csrf_token
 from .staff import add_staff, sign_in
@@ -392,3 +392,27 @@ def test_the_kiosk_forgets_a_patients_language_for_the_next(app, staff):
     assert '<html lang="es">' in welcome.text  # the patient's choice carries to the form
     back = tablet.get("/kiosk/", headers=ENGLISH)
     assert '<html lang="en">' in back.text and "Welcome to" in back.text
+
+
+def test_an_appointment_list_sets_each_patients_language(app, staff, client):
+    from survey.invitations import batch as batches
+    from survey.models import Clinic
+
+    content = (
+        b"reference,clinician,appointment_date,email,language\n"
+        b"ES-1,Dr. Alder One,2026-12-03,,es\n"
+        b"EN-1,Dr. Alder One,2026-12-03,,EN\n"
+        b"NONE-1,Dr. Alder One,2026-12-03,,\n"
+    )
+    with app.app_context():
+        clinic = db.session.get(Clinic, staff.clinic_a)
+        preview = batches.preview_appointments(content, clinic)
+        assert not preview.problems
+        batches.store_appointments(content, clinic, checksum=preview.checksum, expires_days=5)
+        stored = db.session.execute(
+            select(Dyad.reference, Invitation.language)
+            .join(Wave, Wave.id == Invitation.wave_id)
+            .join(Dyad, Dyad.id == Wave.dyad_id)
+            .where(Invitation.form == "patient")
+        ).all()
+    assert dict(stored) == {"ES-1": "es", "EN-1": "en", "NONE-1": None}
