@@ -252,6 +252,12 @@ def run(args, folder: Path) -> int:
     paths = write_inputs(folder, n_workup=args.n_workup, n_ordinal=args.n_ordinal)
     print(f"data written to {folder} in {time.perf_counter() - start:.1f} s", flush=True)
     cli = healing_survey()
+    if Path(cli).is_file() and "survey.console" not in Path(cli).read_text(errors="replace"):
+        print(
+            f"warning: {cli} predates the survey.console entry point and imports Flask for "
+            "analyze; run `pip install -e .` to time what users get",
+            flush=True,
+        )
     rscript = None if args.skip_r else shutil.which("Rscript")
     # Each workload: the command, then (row label, R script) for every R side it is compared to.
     workloads = {
