@@ -16,6 +16,8 @@ from babel.support import NullTranslations, Translations
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_locale, refresh
 
+from items import load_bank
+
 # The language the msgids are written in: it needs no catalogue.
 SOURCE_LANGUAGE = "en"
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -34,6 +36,25 @@ def supported_languages() -> tuple[str, ...]:
         path.parent.parent.name for path in TRANSLATIONS_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")
     )
     return (SOURCE_LANGUAGE, *(code for code in compiled if code != SOURCE_LANGUAGE))
+
+
+def respondent_languages() -> tuple[str, ...]:
+    """The languages a form can be answered in: the item bank holds its questions in them and
+    there is a catalogue for the pages around the questions."""
+    bank_languages = load_bank().languages
+    return tuple(language for language in supported_languages() if language in bank_languages)
+
+
+def translation_statuses() -> dict[str, str]:
+    """Each respondent language's item-bank status ("source", "draft", "reviewed"), for staff:
+    patients never see it."""
+    bank_languages = load_bank().languages
+    return {language: bank_languages[language] for language in respondent_languages()}
+
+
+def language_label(code: str) -> str:
+    """A language's name in the page's language, for staff pages: "Spanish" on an English page."""
+    return Locale.parse(code).get_display_name(current_language()) or code
 
 
 def language_name(code: str) -> str:
@@ -103,4 +124,6 @@ def register_i18n(app: Flask) -> None:
         current_language=current_language,
         supported_languages=supported_languages,
         language_name=language_name,
+        language_label=language_label,
+        respondent_languages=respondent_languages,
     )

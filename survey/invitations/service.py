@@ -15,12 +15,11 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, func, select
 
-from items import load_bank
 from survey.delivery.contacts import ContactError, attach_contact, erase_contact, normalise_address
 from survey.delivery.models import InvitationContact, MessageKind, OutboxMessage
 from survey.delivery.sealed import seal
 from survey.extensions import db
-from survey.i18n import supported_languages
+from survey.i18n import respondent_languages
 from survey.models import (
     OPEN_STATES,
     Clinician,
@@ -73,11 +72,8 @@ def find_invitation(token: str) -> Invitation | None:
 
 
 def languages() -> tuple[str, ...]:
-    """The languages a patient can answer in: the item bank holds the questions in them and the
-    app has a catalogue for the pages around the questions. An invitation's language must be one
-    of them."""
-    bank_languages = load_bank().languages
-    return tuple(language for language in supported_languages() if language in bank_languages)
+    """The languages an invitation may name: those a form can be answered in."""
+    return respondent_languages()
 
 
 def check_language(language: str | None) -> str | None:

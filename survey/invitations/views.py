@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from survey.auth.access import actor_of, current_account, role_required
 from survey.delivery.sealed import SealError, seal, unseal
 from survey.extensions import db
+from survey.i18n import translation_statuses
 from survey.invitations import batch as batches
 from survey.invitations.listing import FORMS, STATES, InvitationFilter, list_invitations
 from survey.invitations.service import (
@@ -245,6 +246,7 @@ def new():
         account,
         clinicians=clinicians,
         languages=languages(),
+        translation_statuses=translation_statuses(),
         default_days=current_app.config.get("HEALING_SURVEY_INVITATION_DAYS", DEFAULT_EXPIRES_DAYS),
         max_days=MAX_EXPIRES_DAYS,
     )
@@ -307,6 +309,7 @@ def batch():
         required=batches.REQUIRED_COLUMNS,
         optional=batches.OPTIONAL_COLUMNS,
         languages=languages(),
+        translation_statuses=translation_statuses(),
     )
     if request.method == "GET":
         return render_template("invitations/batch.html", **context)
@@ -391,6 +394,7 @@ def _batch_failed(account: User, message: str):
             required=batches.REQUIRED_COLUMNS,
             optional=batches.OPTIONAL_COLUMNS,
             languages=languages(),
+            translation_statuses=translation_statuses(),
             error=gettext("Nothing was stored: %(reason)s", reason=message),
         ),
     ), 409

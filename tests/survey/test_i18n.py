@@ -34,15 +34,15 @@ def po_catalogue(language: str):
         return read_po(file, locale=language)
 
 
-def _text(value):
-    """A msgid or msgstr as a hashable value: plural forms come as lists from a .mo file."""
-    return tuple(value) if isinstance(value, list | tuple) else value
+def _key(text):
+    # A plural entry's id and string are sequences (a list in a .mo, a tuple in a .po).
+    return text if isinstance(text, str) else tuple(text)
 
 
 def translations(catalogue) -> dict:
     """msgid -> msgstr of the entries a compiled catalogue holds (translated, not fuzzy)."""
     return {
-        _text(message.id): _text(message.string)
+        _key(message.id): _key(message.string)
         for message in catalogue
         if message.id and message.string and not message.fuzzy
     }

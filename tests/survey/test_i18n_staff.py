@@ -134,7 +134,7 @@ def test_a_managers_pages_in_spanish(app, staff):
     dashboard = manager.get("/dashboard/", headers=SPANISH, follow_redirects=True).text
     for text in ("Paneles", "Invitaciones", "Exportaciones", "Administración", "Cerrar sesión"):
         assert text in dashboard
-    assert "responsable de clínica" in dashboard  # the role beside the e-mail address
+    assert "responsable de la clínica" in dashboard  # the role beside the e-mail address
     assert "Clínica en conjunto" in dashboard and "Tasa de respuesta" in dashboard
     assert "Table of these numbers" not in dashboard
     invitations = manager.get("/invitations/", headers=SPANISH).text
