@@ -20,6 +20,10 @@ from survey.models import Role
 # The invitations list is another package's page; linked by its address so this one never
 # depends on it being registered.
 INVITATIONS_PATH = "/invitations/"
+# Pages patients see besides the questionnaire (which has no navigation): the opt-out page,
+# the waiting-room tablet, the card-code page.
+PATIENT_BLUEPRINTS = ("delivery", "kiosk")
+PATIENT_ENDPOINTS = ("cards.enter_code",)
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,10 @@ def _page_in(language: str) -> str:
 
 
 def language_links() -> tuple[LanguageLink, ...]:
-    """A link for every supported language but the page's own, named in that language."""
+    """A link for every supported language but the page's own, named in that language. None on
+    the pages patients use (card code, kiosk, opt-out): they carry their own switch, or none."""
+    if request.blueprint in PATIENT_BLUEPRINTS or request.endpoint in PATIENT_ENDPOINTS:
+        return ()
     shown = current_language()
     return tuple(
         LanguageLink(code, language_name(code), _page_in(code))

@@ -294,3 +294,11 @@ def test_flash_and_form_messages_in_spanish(app, staff):
     )
     assert refused.status_code == 400
     assert "las dos contraseñas nuevas no coinciden; vuelva a escribirlas" in refused.text
+
+
+def test_the_card_code_page_has_one_language_switch_only(client):
+    """The patient's page carries its own "English / Español" switch; a second navigation
+    with the same name would be a duplicate landmark for a screen reader."""
+    page = client.get("/s/", headers=SPANISH).text
+    assert page.count('aria-label="Idioma"') == 1
+    assert '<nav class="languages"' not in page
