@@ -184,23 +184,15 @@ def test_a_sender_dying_before_its_commit_leaves_no_message_and_sends_it_once(
     import survey.delivery.sender as sender
 
     invitation_id, _ = invite_by_email(app, clinician_id, "ana@example.org")
-    real_commit = db.session.commit
 
-    def die_after_transfer(*args, **kwargs):
+    def die_before_commit(message, server, now):
+        server.close()  # the process is gone: its connection drops
         raise SystemExit("killed")
 
-    original = sender._transfer_without_end
-
-    def transfer_then_die(server, *args):
-        original(server, *args)
-        monkeypatch.setattr(db.session, "commit", die_after_transfer)
-        server.close()  # the process is gone: its connection drops
-
-    monkeypatch.setattr(sender, "_transfer_without_end", transfer_then_die)
-    with pytest.raises(SystemExit):
-        send(app)
-    monkeypatch.setattr(db.session, "commit", real_commit)
-    monkeypatch.setattr(sender, "_transfer_without_end", original)
+    with monkeypatch.context() as patched:
+        patched.setattr(sender, "_commit_and_end", die_before_commit)
+        with pytest.raises(SystemExit):
+            send(app)
     assert mail.to("ana@example.org") == []
     assert outbox(app, invitation_id) == [("invitation", 0, "queued")]
     assert send(app).sent == 1
