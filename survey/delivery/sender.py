@@ -32,7 +32,6 @@ import smtplib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.policy import SMTP as SMTP_POLICY
 
 from flask import current_app
 from sqlalchemy import Row, select, text, update
@@ -285,9 +284,7 @@ def _deliver(message: Row, connection: Connection, report: SendReport) -> bool:
     except DeliveryError as error:
         report.errors.append(str(error))
         return False
-    body = render(_context(message, connection.settings, address, token)).as_bytes(
-        policy=SMTP_POLICY
-    )
+    body = render(_context(message, connection.settings, address, token))
     try:
         _transfer_without_end(server, connection.settings.sender, address, body)
     except DeliveryError as error:
