@@ -112,9 +112,9 @@ def fill_outbox(env: dict, n: int, work: Path) -> None:
     )
 
 
-def start_sender(env: dict, log: Path) -> subprocess.Popen:
+def start_sender(env: dict, log: Path, workers: int) -> subprocess.Popen:
     return subprocess.Popen(
-        [healing_survey(), "send", "--watch", "--interval", "0.2"],
+        [healing_survey(), "send", "--watch", "--interval", "0.2", "--workers", str(workers)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -150,6 +150,9 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=1, help="how many times to kill sender A")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument(
+        "--workers", type=int, default=1, help="SMTP connections per sender (send --workers)"
+    )
+    parser.add_argument(
         "--database-url",
         default=DEFAULT_DATABASE,
         help=f"a PostgreSQL database to hold the benchmark's schema (default {DEFAULT_DATABASE})",
@@ -171,8 +174,10 @@ def main() -> None:
         print(f"queued {args.messages:,} messages in {time.perf_counter() - start:.1f} s")
         expected = expected_ids(env)
         time.sleep(1)
+        print(f"load average at the start: {os.getloadavg()[0]:.1f}")
         start = time.perf_counter()
-        sender_a, sender_b = start_sender(env, log), start_sender(env, log)
+        sender_a = start_sender(env, log, args.workers)
+        sender_b = start_sender(env, log, args.workers)
         kills = 0
         deadline = start + args.timeout
         while time.perf_counter() < deadline:
@@ -183,11 +188,12 @@ def main() -> None:
                 sender_a.wait()
                 kills += 1
                 print(f"killed sender A with SIGKILL after {got:,} messages had arrived")
-                sender_a = start_sender(env, log)
+                sender_a = start_sender(env, log, args.workers)
             if got >= args.messages and outbox_counts(env).get("queued", 0) == 0:
                 break
             time.sleep(0.1)
         elapsed = time.perf_counter() - start
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
         time.sleep(1.0)  # let anything in flight land before counting
         for sender in (sender_a, sender_b):
             sender.send_signal(signal.SIGTERM)
@@ -198,8 +204,9 @@ def main() -> None:
         duplicates = sum(c - 1 for c in counts.values() if c > 1)
         lost = len(expected - set(counts))
         print(
-            f"{args.messages:,} messages, 2 senders, {kills} kill -9: all delivered in "
-            f"{elapsed:.1f} s ({args.messages / elapsed:.0f} messages/s); outbox {dict(statuses)}; "
+            f"{args.messages:,} messages, 2 senders x {args.workers} workers, {kills} kill -9: "
+            f"finished in {elapsed:.1f} s ({args.messages / elapsed:.0f} messages/s); "
+            f"outbox {dict(statuses)}; "
             f"received {len(ids):,}, distinct {len(counts):,}, duplicates {duplicates}, lost {lost}"
         )
     finally:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import smtplib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -97,6 +98,14 @@ class SendReport:
     def tried(self) -> int:
         return self.sent + self.bounced + self.retried
 
+    def add(self, other: SendReport) -> None:
+        """Count another worker's sending in this report."""
+        self.sent += other.sent
+        self.retried += other.retried
+        self.bounced += other.bounced
+        self.cancelled += other.cancelled
+        self.errors.extend(other.errors)
+
     def to_dict(self) -> dict:
         return {
             "sent": self.sent,
@@ -160,12 +169,31 @@ class Connection:
         self.server = None
 
 
-def send_pending(*, limit: int | None = None, now: datetime | None = None) -> SendReport:
-    """One pass: erase closed contacts, queue due reminders, send every due message."""
-    connection = Connection(smtp_settings())
+def send_pending(
+    *, limit: int | None = None, now: datetime | None = None, workers: int = 1
+) -> SendReport:
+    """One pass: erase closed contacts, queue due reminders, send every due message.
+
+    ``workers`` (PostgreSQL only) sends over that many SMTP connections at once, each worker in
+    a thread with its own database connection; they share the queue as separate senders do.
+    """
+    settings = smtp_settings()
     report = SendReport()
     report.contacts_erased = erase_closed_contacts(now)
     report.reminders_queued = schedule_reminders(now)
+    if workers == 1 or limit is not None or not _is_postgresql():
+        _drain(settings, report, limit, now)
+        return report
+    app = current_app._get_current_object()
+    with ThreadPoolExecutor(workers) as pool:
+        for part in pool.map(lambda _: _drain_in(app, settings, now), range(workers)):
+            report.add(part)
+    return report
+
+
+def _drain(settings: SmtpSettings, report: SendReport, limit: int | None, now) -> None:
+    """Claim and send batches until none is due (or ``limit`` messages were tried)."""
+    connection = Connection(settings)
     try:
         while limit is None or report.tried < limit:
             size = BATCH_SIZE if limit is None else min(BATCH_SIZE, limit - report.tried)
@@ -175,6 +203,16 @@ def send_pending(*, limit: int | None = None, now: datetime | None = None) -> Se
     finally:
         db.session.rollback()
         connection.quit()
+
+
+def _drain_in(app, settings: SmtpSettings, now) -> SendReport:
+    """:func:`_drain` in a worker thread, with a database session of its own."""
+    report = SendReport()
+    with app.app_context():
+        try:
+            _drain(settings, report, None, now)
+        finally:
+            db.session.remove()
     return report
 
 
@@ -528,10 +566,12 @@ def _undo_sent(message: Row, error: DeliveryError, report: SendReport) -> None:
     _after_failure(message, attempts, error, report)
 
 
-def watch(*, interval: float, stop=lambda: False, on_pass=lambda report: None) -> None:
+def watch(
+    *, interval: float, workers: int = 1, stop=lambda: False, on_pass=lambda report: None
+) -> None:
     """Run :func:`send_pending` every ``interval`` seconds until ``stop()`` is true."""
     while not stop():
-        on_pass(send_pending())
+        on_pass(send_pending(workers=workers))
         db.session.remove()
         deadline = time.monotonic() + interval
         while not stop() and time.monotonic() < deadline:

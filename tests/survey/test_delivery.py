@@ -199,6 +199,22 @@ def test_a_sender_dying_before_its_commit_leaves_no_message_and_sends_it_once(
     assert len(mail.to("ana@example.org")) == 1
 
 
+def test_a_sender_with_several_workers_sends_each_message_exactly_once(
+    app, clinician_id, mail, monkeypatch
+):
+    """Three SMTP connections at once on PostgreSQL (one on SQLite): each message once."""
+    import survey.delivery.sender as sender_module
+
+    monkeypatch.setattr(sender_module, "BATCH_SIZE", 3)
+    addresses = [f"patient{i}@example.org" for i in range(20)]
+    for address in addresses:
+        invite_by_email(app, clinician_id, address)
+    report = send(app, workers=3)
+    assert report.sent == len(addresses) and report.errors == []
+    assert sorted(m["To"] for m in mail.messages) == sorted(addresses)
+    assert send(app, workers=3).sent == 0
+
+
 def test_a_sender_dying_mid_batch_loses_none_and_repeats_none(app, clinician_id, mail, monkeypatch):
     """One batch of six: two sent, the third dies between its body and its commit."""
     import survey.delivery.sender as sender
