@@ -22,6 +22,10 @@ committed; only then is the ``.`` sent, which is what makes the server accept th
   cannot go out twice: the UPDATE that marks it sent matches only a queued row, and a sender
   whose UPDATE matched nothing closes the connection instead of sending the final line.
 
+With ``workers`` (PostgreSQL), one pass runs that many of these loops in threads, each with its
+own database connection and SMTP connection: to the queue they are separate senders, so all of
+the above holds for each.
+
 benchmarks/delivery_benchmark.py measures it with ``kill -9``.
 """
 
