@@ -70,8 +70,6 @@ LONGEST_RETRY = timedelta(hours=6)
 # each commit (every remaining row of the batch is locked again); 20 keeps both small.
 BATCH_SIZE = 20
 OPEN_STATES = (InvitationState.PENDING, InvitationState.OPENED, InvitationState.STARTED)
-# Plain UPDATEs by id: no ORM objects to keep in step, so none is looked for.
-PLAIN = {"synchronize_session": False}
 
 
 class EmailOffError(RuntimeError):
@@ -220,6 +218,13 @@ def _drain_in(app, settings: SmtpSettings, now) -> SendReport:
     return report
 
 
+def _run(statement):
+    """Execute a Core statement in the session's transaction, past the ORM's bookkeeping: the
+    sender changes rows by id and holds no ORM objects of them (a third of the work per
+    statement)."""
+    return db.session.connection().execute(statement)
+
+
 def _is_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
@@ -258,7 +263,7 @@ def _claim_batch(now: datetime, size: int) -> list[Row]:
     )
     if _is_postgresql():
         due = due.with_for_update(skip_locked=True, of=OutboxMessage)
-    batch = list(db.session.execute(due))
+    batch = list(_run(due))
     if not batch:
         db.session.rollback()
     return batch
@@ -274,7 +279,7 @@ def _lock_again(pending: list[Row], now: datetime) -> list[Row]:
     )
     if _is_postgresql():
         mine = mine.with_for_update(skip_locked=True)
-    still = set(db.session.scalars(mine))
+    still = set(_run(mine).scalars())
     return [message for message in pending if message.id in still]
 
 
@@ -358,7 +363,7 @@ def _deliver(message: Row, connection: Connection, report: SendReport) -> bool:
 
 def _mark_sent(message: Row, now: datetime) -> bool:
     """Mark the message sent (not yet committed); False if it is no longer queued."""
-    marked = db.session.execute(
+    marked = _run(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id, OutboxMessage.status == MessageStatus.QUEUED)
         .values(
@@ -367,16 +372,14 @@ def _mark_sent(message: Row, now: datetime) -> bool:
             last_error=None,
             attempts=OutboxMessage.attempts + 1,
         ),
-        execution_options=PLAIN,
     ).rowcount
     if marked != 1:
         return False
     if message.invitation_sent_at is None:
-        db.session.execute(
+        _run(
             update(Invitation)
             .where(Invitation.id == message.invitation_id, Invitation.sent_at.is_(None))
             .values(sent_at=now),
-            execution_options=PLAIN,
         )
     return True
 
@@ -508,20 +511,18 @@ def _reset(server: smtplib.SMTP) -> None:
 
 
 def _set_status(message_id: int, status: MessageStatus, **values) -> None:
-    db.session.execute(
+    _run(
         update(OutboxMessage).where(OutboxMessage.id == message_id).values(status=status, **values),
-        execution_options=PLAIN,
     )
 
 
 def _record_failure(message: Row, error: DeliveryError, report: SendReport) -> None:
     """Count the try; retry later with backoff, or give up on a permanent error or the last try."""
-    attempts = db.session.execute(
+    attempts = _run(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id)
         .values(attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage.attempts),
-        execution_options=PLAIN,
     ).scalar_one()
     _after_failure(message, attempts, error, report)
 
@@ -545,11 +546,10 @@ def _give_up(message: Row, reason: str, report: SendReport, *, bounce: bool) -> 
     """Mark a message failed; a refused address marks its invitation bounced and is erased."""
     _set_status(message.id, MessageStatus.FAILED, last_error=reason[:500])
     if bounce:
-        db.session.execute(
+        _run(
             update(Invitation)
             .where(Invitation.id == message.invitation_id)
             .values(bounced_at=utcnow()),
-            execution_options=PLAIN,
         )
         erase_contact(message.invitation_id)
         record_audit("sender", "invitation.bounced", f"invitation:{message.invitation_id}")
@@ -560,12 +560,11 @@ def _give_up(message: Row, reason: str, report: SendReport, *, bounce: bool) -> 
 def _undo_sent(message: Row, error: DeliveryError, report: SendReport) -> None:
     """The server refused the message at its very end: it was not sent after all (the try was
     already counted when it was marked sent)."""
-    attempts = db.session.execute(
+    attempts = _run(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id)
         .values(status=MessageStatus.QUEUED, sent_at=None)
         .returning(OutboxMessage.attempts),
-        execution_options=PLAIN,
     ).scalar_one()
     _after_failure(message, attempts, error, report)
 
