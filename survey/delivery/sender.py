@@ -318,7 +318,7 @@ def _deliver(message: Row, connection: Connection, report: SendReport) -> bool:
     """
     now = utcnow()
     if not _still_wanted(message, now):
-        _set_status(message.id, MessageStatus.CANCELLED)
+        _cancel(message.id)
         report.cancelled += 1
         return True
     try:
@@ -513,6 +513,15 @@ def _reset(server: smtplib.SMTP) -> None:
 def _set_status(message_id: int, status: MessageStatus, **values) -> None:
     _run(
         update(OutboxMessage).where(OutboxMessage.id == message_id).values(status=status, **values),
+    )
+
+
+def _cancel(message_id: int) -> None:
+    """Cancel a message still queued (never one another sender has sent meanwhile)."""
+    _run(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == MessageStatus.QUEUED)
+        .values(status=MessageStatus.CANCELLED)
     )
 
 
