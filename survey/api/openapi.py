@@ -319,6 +319,13 @@ def openapi_document() -> dict:
                         "in": "query",
                         "schema": {"type": "string", "format": "date"},
                     },
+                    {
+                        "name": "language",
+                        "in": "query",
+                        "description": "Only the release blocks of patients who answered in "
+                        "this language (blocks are split by it).",
+                        "schema": {"type": "string", "enum": list(load_bank().languages)},
+                    },
                 ],
                 "responses": {"200": _json(_ref("ClinicSummary"), "The aggregates.")}
                 | _errors(400, 401, 403, 404),

@@ -430,6 +430,7 @@ def clinic_summary(clinic_id: int):
             date_to=_date_arg("date_to"),
             min_cell=current_app.config["HEALING_SURVEY_MIN_CELL"],
             show_names=may_see_names(account),
+            language=_choice_arg("language", tuple(load_bank().languages)),
         )
     except AggregateError as error:
         status = 404 if "no clinic" in str(error) else 400
