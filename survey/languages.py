@@ -4,6 +4,8 @@ and a stable number for the labelled SPSS and Stata files."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from babel import Locale, UnknownLocaleError
 
 from items import load_bank
@@ -32,15 +34,29 @@ def bank_languages() -> tuple[str, ...]:
     return tuple(load_bank().languages)
 
 
-def language_codes() -> dict[str, int]:
+def language_codes(found: Iterable[str] = ()) -> dict[str, int]:
     """The number of each language in the labelled SPSS and Stata files: 1 for the bank's own
     language, then its translations in the order the bank lists them (a new language is
-    appended, so earlier numbers keep their meaning).
+    appended, so earlier numbers keep their meaning), then any other language ``found`` in the
+    data, alphabetically.
 
     >>> language_codes()
     {'en': 1, 'es': 2}
+    >>> language_codes(["fr", "en", None])
+    {'en': 1, 'es': 2, 'fr': 3}
     """
-    return {code: number for number, code in enumerate(bank_languages(), start=1)}
+    codes = list(bank_languages())
+    codes += sorted({code for code in found if code and code not in codes})
+    return {code: number for number, code in enumerate(codes, start=1)}
+
+
+def language_label(code: str) -> str:
+    """How a labelled file names a language: its English name and its code.
+
+    >>> language_label("es")
+    'Spanish (es)'
+    """
+    return f"{language_name(code)} ({code})"
 
 
 def language_choices(in_language: str = "en") -> list[tuple[str, str]]:
