@@ -110,15 +110,31 @@ def test_sav_and_dta_label_the_language_column(bilingual, tmp_path, fmt):
 
 @pytest.mark.parametrize("fmt", ["sav", "dta"])
 def test_a_table_writer_fallback_labels_the_language_the_same_way(bilingual, tmp_path, fmt):
+    """A text too wide for the streaming writers (declared here, as only SQLite could hold it)
+    sends the file to pyreadstat's table writer: the language is labelled the same way."""
     import pyreadstat
 
+    from survey.dataset import ResponseFilter, iter_response_chunks
+    from survey.exports.labelled import write_dta, write_sav
+    from survey.exports.layout import layout_for
+    from survey.exports.service import _language_codes, _text_widths
+    from survey.exports.writers import Tally
+
+    path = tmp_path / f"wide.{fmt}"
     with bilingual.app_context():
-        db.session.execute(update(Clinic).values(name="é" * 1100))  # past both text limits
-        db.session.commit()
-    path, _ = export(bilingual, tmp_path, fmt)
+        layout = layout_for("patient")
+        widths = _text_widths(layout) | {"clinic": 3000}
+        chunks = iter_response_chunks(ResponseFilter(form="patient"), chunk_size=5)
+        write = write_sav if fmt == "sav" else write_dta
+        write(path, layout, chunks, Tally(), text_widths=widths, languages=_language_codes())
     read = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
     data, meta = read(str(path), apply_value_formats=True)
     assert set(data["language"]) == {"English (en)", "Spanish (es)", "French (fr)"}
+    assert meta.variable_value_labels["language"] == {
+        1: "English (en)",
+        2: "Spanish (es)",
+        3: "French (fr)",
+    }
 
 
 def test_spanish_labels_in_sav_with_responses_of_every_language(bilingual, tmp_path):
