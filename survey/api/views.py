@@ -200,8 +200,19 @@ def list_forms():
 
 @bp.get("/forms/<form_id>")
 def read_form(form_id: str):
-    bank = load_bank()
-    return jsonify({"version": bank.version, **bank.form(_form_id(form_id)).to_dict()})
+    """One form, its texts in ``?language=`` (the bank's own by default) with that
+    translation's status."""
+    form_id = _form_id(form_id)
+    language = _choice_arg("language", tuple(load_bank().languages))
+    bank = load_bank(language=language)
+    return jsonify(
+        {
+            "version": bank.version,
+            "language": bank.language,
+            "translation": bank.languages[bank.language],
+            **bank.form(form_id).to_dict(),
+        }
+    )
 
 
 @bp.get("/forms/<form_id>/report")

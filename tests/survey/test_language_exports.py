@@ -362,3 +362,20 @@ def test_redcap_dictionary_in_spanish_keeps_names_and_codes(app, tmp_path):
         c.split(",")[0] for c in {r[name]: r for r in english}["pt_abi_3"][choices].split(" | ")
     ]
     assert codes == english_codes
+
+
+# The JSON API ------------------------------------------------------------------------------
+
+
+def test_the_api_gives_a_form_in_a_language_with_its_status(app, client):
+    from .exchange import add_user, api_token
+
+    add_user(app, "admin@example.org", "admin")
+    headers = {"Authorization": f"Bearer {api_token(app, 'admin@example.org')}"}
+    spanish = client.get("/api/v1/forms/patient?language=es", headers=headers).json
+    assert (spanish["language"], spanish["translation"]) == ("es", "draft")
+    assert spanish["sections"][0]["items"][0]["text"] == SPANISH.item("pt_val_1").text
+    english = client.get("/api/v1/forms/patient", headers=headers).json
+    assert (english["language"], english["translation"]) == ("en", "source")
+    bad = client.get("/api/v1/forms/patient?language=fr", headers=headers)
+    assert bad.status_code == 400 and "language='fr': expected one of en, es" in bad.text
