@@ -243,7 +243,7 @@ def openapi_document() -> dict:
                         "schema": {"type": "string", "enum": list(load_bank().languages)},
                     },
                 ],
-                "responses": {"200": _json(_ref("Form"), "The form.")} | _errors(401, 404),
+                "responses": {"200": _json(_ref("Form"), "The form.")} | _errors(400, 401, 404),
             }
         },
         "/forms/{form_id}/report": {
