@@ -7,6 +7,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from items import load_bank
 from survey.consent import texts as consent
 from survey.consent import withdrawal
+from survey.delivery.kiosk import unlocked_clinic
 from survey.invitations import find_invitation
 from survey.models import Invitation, InvitationState
 from survey.respond import flow
@@ -50,8 +51,17 @@ def _already_submitted(invitation: Invitation | str):
         "respond/already_submitted.html",
         token=request.view_args["token"],
         form=flow.form_of(invitation),
-        withdrawal=withdrawal.status(invitation),
+        withdrawal=_withdrawal_status(invitation),
     )
+
+
+def _withdrawal_status(invitation: Invitation) -> withdrawal.WithdrawalStatus:
+    """Whether this browser may withdraw the link's answers: never on a clinic's tablet, where
+    the next patient could go back to the previous one's thank-you page."""
+    found = withdrawal.status(invitation)
+    if found.possible and unlocked_clinic() is not None:
+        return withdrawal.WithdrawalStatus(False, found.until, "kiosk")
+    return found
 
 
 def _section_index(invitation: Invitation, page: int) -> int:
@@ -272,7 +282,7 @@ def thanks(token: str):
         "respond/thanks.html",
         token=token,
         form=load_bank().form(invitation.form),
-        withdrawal=withdrawal.status(invitation),
+        withdrawal=_withdrawal_status(invitation),
     )
 
 
@@ -284,7 +294,7 @@ def withdraw(token: str):
     """One page that says what withdrawal does; its button asks to confirm; the confirmation
     deletes the answers."""
     invitation = _invitation(token)
-    found = withdrawal.status(invitation)
+    found = _withdrawal_status(invitation)
     if not found.possible:
         status_code = 200 if request.method == "GET" else 410
         return render_template("respond/withdraw_closed.html", status=found), status_code

@@ -90,6 +90,41 @@ def test_a_patient_withdraws_with_one_page_and_a_confirmation(app, patient):
         assert withdrawal.withdrawals(clinic_id) == {"patient": 1}
 
 
+def test_the_clinics_tablet_never_offers_withdrawal(app):
+    """On a kiosk the next patient could go back to the previous one's thank-you page."""
+    from .staff import add_staff
+    from .test_cards_kiosk import todays_invitation
+
+    with app.app_context():
+        staff = add_staff()
+    invitation_id = todays_invitation(app, staff.clinician_a1, "KIOSK-W")
+    tablet = app.test_client()
+    sign_in(tablet, "manager@example.org")
+    tablet.post("/kiosk/unlock", data={"csrf_token": csrf_token(tablet.get("/kiosk/").text)})
+    start = tablet.get("/kiosk/")
+    begun = tablet.post(
+        f"/kiosk/begin/{invitation_id}", data={"csrf_token": csrf_token(start.text)}
+    )
+    from .conftest import Respondent
+
+    respondent = Respondent(tablet, begun.headers["Location"], "patient")
+    respondent.open()
+    respondent.answer_all()
+    thanks = tablet.get(respondent.submit().headers["Location"])
+    assert "Hand the tablet back" in thanks.text and "take back" not in thanks.text
+    page = tablet.get(f"{respondent.url}/withdraw")
+    assert "Not on this tablet" in page.text
+    refused = tablet.post(
+        f"{respondent.url}/withdraw",
+        data={"csrf_token": csrf_token(start.text), "confirm": "yes"},
+    )
+    assert refused.status_code == 410
+    assert rows(app, Response) == 1
+    # The same link on the patient's own phone still works.
+    phone = app.test_client()
+    assert "Take back your answers" in phone.get(f"{respondent.url}/withdraw").text
+
+
 def test_after_the_period_the_link_says_withdrawal_is_no_longer_possible(app, patient):
     submitted(patient)
     token = csrf_token(patient.client.get(f"{patient.url}/withdraw").text)
