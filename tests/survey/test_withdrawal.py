@@ -386,3 +386,21 @@ def test_withdrawing_after_a_release_changes_no_released_number(app, monkeypatch
         db.session.commit()
         with pytest.raises(AssertionError):
             compare_exactly(before, every_number(clinic.clinic_id, selections, summarized))
+
+
+def test_the_withdrawal_period_can_be_set_from_the_command_line(app, runner, clinician_id):
+    done = runner.invoke(args=["clinic", "set-withdrawal", "Riverside Health", "--days", "14"])
+    assert done.exit_code == 0, done.output
+    assert "for 14 days" in done.output
+    wrong = runner.invoke(args=["clinic", "set-withdrawal", "Riverside Health", "--days", "x"])
+    assert wrong.exit_code != 0 and "not a whole number" in wrong.output
+    assert "Traceback" not in wrong.output
+    missing = runner.invoke(args=["clinic", "set-withdrawal", "Nowhere", "--days", "3"])
+    assert missing.exit_code != 0 and "no clinic named 'Nowhere'" in missing.output
+    with app.app_context():
+        clinic = db.session.scalar(select(Clinic))
+        assert clinic.withdrawal_days == 14
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "clinic.withdrawal_days")
+        )
+        assert (event.actor, event.detail) == ("cli", {"days": 14, "before": 30})
