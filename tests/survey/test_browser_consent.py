@@ -5,7 +5,9 @@ the same link (the rows are deleted, a count stays)."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -37,8 +39,12 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_one_patient_declines_another_consents_and_later_withdraws(app, browser, live_server):
+def test_one_patient_declines_another_consents_and_later_withdraws(
+    app, browser, live_server, tmp_path
+):
     from playwright.sync_api import expect
+
+    screenshots = Path(os.environ.get("HEALING_SURVEY_SCREENSHOTS") or tmp_path)
 
     with app.app_context():
         staff = add_staff()
@@ -56,6 +62,7 @@ def test_one_patient_declines_another_consents_and_later_withdraws(app, browser,
     page.get_by_role("link", name="Information, consent and withdrawal").click()
     expect(page.get_by_role("heading", name=re.compile("Alder Clinic"))).to_be_visible()
     page.get_by_label("Ask the consent question").check()
+    page.screenshot(path=screenshots / "consent-editor.png", full_page=True)
     page.get_by_role("button", name="Save as version 1").click()
     expect(page.get_by_text("Saved as version 1")).to_be_visible()
     desk.close()
@@ -67,6 +74,7 @@ def test_one_patient_declines_another_consents_and_later_withdraws(app, browser,
     phone, page = phone_page(browser)
     page.goto(declining.patient_url)
     expect(page.get_by_role("heading", name="Before you start")).to_be_visible()
+    page.screenshot(path=screenshots / "consent-phone.png", full_page=True)
     page.get_by_label("No, I do not want to take part").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_text("No answers were saved")).to_be_visible()
@@ -99,6 +107,7 @@ def test_one_patient_declines_another_consents_and_later_withdraws(app, browser,
     page.goto(consenting.patient_url)
     page.get_by_role("link", name="take back your answers").click()
     expect(page.get_by_role("heading", name="Take back your answers")).to_be_visible()
+    page.screenshot(path=screenshots / "withdraw-phone.png", full_page=True)
     page.get_by_role("button", name="Take back my answers").click()
     expect(page.get_by_role("heading", name="Are you sure?")).to_be_visible()
     page.get_by_role("button", name="Yes, delete my answers").click()
