@@ -380,3 +380,23 @@ def test_an_admin_edits_any_clinic_and_sets_the_withdrawal_period(app, client, s
             select(AuditEvent).where(AuditEvent.action == "clinic.withdrawal_days")
         )
         assert event.detail == {"days": 14, "before": 30}
+
+
+def test_a_question_switched_on_mid_response_is_asked_and_a_decline_deletes_the_answers(
+    app, patient, clinician_id
+):
+    section = patient.form.sections[0]
+    patient.open()
+    assert patient.post_page(1, {item.id: "3" for item in section.items}).status_code == 302
+    assert count(app, Answer) == len(section.items)
+    text_id = set_text(app, clinic_of(app, clinician_id))
+    page = patient.open()
+    assert 'name="consent"' in page.text and "Continue where you stopped" not in page.text
+    assert patient.client.get(patient.page_url(2)).status_code == 302  # back to the question
+    patient.client.post(
+        f"{patient.url}/consent",
+        data={"csrf_token": csrf_token(page.text), "text": text_id, "consent": "no"},
+    )
+    assert count(app, Response) == 0 and count(app, Answer) == 0
+    with app.app_context():
+        assert db.session.get(ConsentDeclineCount, text_id).declines == 1
