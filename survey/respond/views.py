@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from items import load_bank
 from survey.consent import texts as consent
 from survey.consent import withdrawal
 from survey.delivery.kiosk import unlocked_clinic
+from survey.i18n import current_language, prefer_invitation_language, respondent_languages
 from survey.invitations import find_invitation
 from survey.models import Invitation, InvitationState
 from survey.respond import flow
@@ -23,14 +25,24 @@ from survey.respond.forms import (
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
 
-LANGUAGE = "en"
-
 
 def _invitation(token: str) -> Invitation:
     invitation = find_invitation(token)
     if invitation is None:
         abort(404)
+    prefer_invitation_language(flow.language_of(invitation))
     return invitation
+
+
+def _language() -> str:
+    """The language this page's form is shown and answered in: the page's own language when the
+    item bank has the form in it (it always does for a language the switch offers)."""
+    language = current_language()
+    return language if language in respondent_languages() else load_bank().language
+
+
+def _form(invitation: Invitation):
+    return flow.form_of(invitation, _language())
 
 
 def _closed_page(invitation: Invitation):
@@ -50,7 +62,7 @@ def _already_submitted(invitation: Invitation | str):
     return render_template(
         "respond/already_submitted.html",
         token=request.view_args["token"],
-        form=flow.form_of(invitation),
+        form=_form(invitation),
         withdrawal=_withdrawal_status(invitation),
     )
 
@@ -65,17 +77,9 @@ def _withdrawal_status(invitation: Invitation) -> withdrawal.WithdrawalStatus:
 
 
 def _section_index(invitation: Invitation, page: int) -> int:
-    if not 1 <= page <= len(flow.form_of(invitation).sections):
+    if not 1 <= page <= len(_form(invitation).sections):
         abort(404)
     return page - 1
-
-
-def _language(invitation: Invitation) -> str:
-    """The language of the information text: asked for on the page, else the invitation's."""
-    for wanted in (request.values.get("lang"), invitation.language):
-        if wanted in consent.LANGUAGES:
-            return wanted
-    return consent.LANGUAGES[0]
 
 
 @bp.get("/<token>")
@@ -91,11 +95,11 @@ def welcome(token: str):
 def _welcome_page(token: str, invitation: Invitation, message: str | None = None):
     response = invitation.response
     resume_page = response.resume_section + 1 if response is not None else None
-    language = _language(invitation)
+    language = _language()
     return render_template(
         "respond/welcome.html",
         token=token,
-        form=flow.form_of(invitation),
+        form=_form(invitation),
         resume_page=resume_page,
         about=flow.patient_reference(invitation),
         clinician=flow.clinician_name(invitation),
@@ -122,27 +126,27 @@ def answer_consent(token: str):
     text_id = request.form.get("text", type=int)
     if choice == "yes":
         flow.give_consent(
-            invitation, text_id, user_agent=request.user_agent.string, language=LANGUAGE
+            invitation, text_id, user_agent=request.user_agent.string, language=_language()
         )
         return redirect(_page_url(token, invitation.response.resume_section + 1))
     if choice == "no":
         flow.decline_consent(invitation, text_id)
-        return redirect(url_for(".declined", token=token, lang=_language(invitation)))
-    page = _welcome_page(token, invitation, message="Please choose Yes or No.")
+        return redirect(url_for(".declined", token=token))
+    page = _welcome_page(token, invitation, message=gettext("Please choose Yes or No."))
     return page, 400
 
 
 @bp.get("/<token>/declined")
 def declined(token: str):
-    invitation = _invitation(token)
-    return render_template("respond/declined.html", token=token, language=_language(invitation))
+    _invitation(token)
+    return render_template("respond/declined.html")
 
 
 @bp.route("/<token>/<int:page>", methods=["GET", "POST"])
 def section(token: str, page: int):
     invitation = _invitation(token)
     index = _section_index(invitation, page)
-    form = flow.form_of(invitation)
+    form = _form(invitation)
     if request.method == "GET":
         closed = _closed_page(invitation)
         if closed is not None:
@@ -151,7 +155,7 @@ def section(token: str, page: int):
         flow.check_open(invitation)
     flow.check_consented(invitation)
     section_ = form.sections[index]
-    form_class = section_form_class(form.id, index)
+    form_class = section_form_class(form.id, index, _language())
     if request.method == "GET":
         saved = flow.saved_answers(invitation)
         page_form = form_class(
@@ -168,12 +172,12 @@ def section(token: str, page: int):
     if cleared is not None:
         # "Clear answer" on one question: keep the page's other answers, stay on this page.
         if cleared not in values:
-            raise flow.FlowError(f"This page has no question called {cleared}. Nothing was saved.")
+            raise flow.FlowError(_no_such_question(cleared))
         flow.save_page(
             invitation,
             flow.PageAnswers(resume_index=index, values=values, cleared=frozenset({cleared})),
             user_agent=request.user_agent.string,
-            language=LANGUAGE,
+            language=_language(),
         )
         return redirect(_page_url(token, page) + f"#q-{cleared}")
     going_back = request.form.get(NAV_FIELD) == "back"
@@ -182,7 +186,7 @@ def section(token: str, page: int):
         invitation,
         flow.PageAnswers(resume_index=resume_index, values=values),
         user_agent=request.user_agent.string,
-        language=LANGUAGE,
+        language=_language(),
     )
     if going_back:
         return redirect(
@@ -201,17 +205,28 @@ def save_answer(token: str):
     flow.check_open(invitation)
     flow.check_consented(invitation)
     item_id = request.form.get("item", "")
-    item = next((i for i in flow.form_of(invitation).items if i.id == item_id), None)
+    item = next((i for i in _form(invitation).items if i.id == item_id), None)
     if item is None:
-        raise flow.FlowError(f"This form has no question called {item_id!r}. Nothing was saved.")
+        raise flow.FlowError(_no_such_question(item_id))
+    raw = request.form.get("value")
     try:
-        value = single_answer(item, request.form.get("value"))
-    except ValueError as error:
-        raise flow.FlowError(f"{error}. Nothing was saved.") from None
+        value = single_answer(item, raw)
+    except ValueError:
+        raise flow.FlowError(
+            gettext(
+                "%(value)s is not an answer to question %(item)s. Nothing was saved.",
+                value=repr(raw),
+                item=item.id,
+            )
+        ) from None
     flow.save_answer(
-        invitation, item.id, value, user_agent=request.user_agent.string, language=LANGUAGE
+        invitation, item.id, value, user_agent=request.user_agent.string, language=_language()
     )
     return {"saved": item.id, "value": value}
+
+
+def _no_such_question(names: str) -> str:
+    return gettext("This page has no question called %(names)s. Nothing was saved.", names=names)
 
 
 def _page_url(token: str, page: int) -> str:
@@ -221,13 +236,14 @@ def _page_url(token: str, page: int) -> str:
 def _reject_malformed_post(section_) -> None:
     unknown = unknown_fields(request.form, section_)
     if unknown:
-        raise flow.FlowError(
-            f"This page has no question called {', '.join(unknown)}. Nothing was saved."
-        )
+        raise flow.FlowError(_no_such_question(", ".join(unknown)))
     repeated = repeated_fields(request.form)
     if repeated:
         raise flow.FlowError(
-            f"More than one answer was sent for {', '.join(repeated)}. Nothing was saved."
+            gettext(
+                "More than one answer was sent for %(names)s. Nothing was saved.",
+                names=", ".join(repeated),
+            )
         )
 
 
@@ -252,7 +268,7 @@ def review(token: str):
     if closed is not None:
         return closed
     flow.check_consented(invitation)
-    form = flow.form_of(invitation)
+    form = _form(invitation)
     answers = flow.saved_answers(invitation)
     sections = [
         (page, section_, flow.section_summary(section_, answers))
@@ -269,7 +285,7 @@ def submit(token: str):
     invitation = _invitation(token)
     flow.check_open(invitation)
     flow.check_consented(invitation)
-    flow.submit(invitation, user_agent=request.user_agent.string, language=LANGUAGE)
+    flow.submit(invitation, user_agent=request.user_agent.string, language=_language())
     return redirect(url_for(".thanks", token=token))
 
 
@@ -281,7 +297,7 @@ def thanks(token: str):
     return render_template(
         "respond/thanks.html",
         token=token,
-        form=load_bank().form(invitation.form),
+        form=_form(invitation),
         withdrawal=_withdrawal_status(invitation),
     )
 
