@@ -89,31 +89,31 @@ def test_one_patient_declines_another_consents_and_later_withdraws(
     page.goto(consenting.patient_url)
     page.get_by_role("link", name="Español").click()
     expect(page.get_by_role("heading", name="Antes de empezar")).to_be_visible()
-    page.get_by_label("Yes, I agree").check()
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Sí, estoy de acuerdo").check()
+    page.get_by_role("button", name="Continuar").click()
     for part in range(1, 7):
-        expect(page.locator(".progress-text")).to_have_text(f"Part {part} of 6")
+        expect(page.locator(".progress-text")).to_have_text(f"Parte {part} de 6")
         for fieldset in page.locator("fieldset.item").all():
             fieldset.locator("label.choice").nth(2).click()
         page.locator("button[value=next]").click()
-    page.get_by_role("button", name="Send my answers").click()
-    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    page.get_by_role("button", name="Enviar mis respuestas").click()
+    expect(page.get_by_role("heading", name="Gracias")).to_be_visible()
     with app.app_context():
         response = db.session.scalar(select(Response))
         assert (response.consent_text_id, response.consent_answer) == (text.id, "agreed")
         assert count(Answer) > 0
 
-    # Later, from the same link, the patient takes the answers back.
+    # Later, from the same link, the patient takes the answers back (still in Spanish).
     page.goto(consenting.patient_url)
-    page.get_by_role("link", name="take back your answers").click()
-    expect(page.get_by_role("heading", name="Take back your answers")).to_be_visible()
+    page.get_by_role("link", name="retirar sus respuestas").click()
+    expect(page.get_by_role("heading", name="Retirar sus respuestas")).to_be_visible()
     page.screenshot(path=screenshots / "withdraw-phone.png", full_page=True)
-    page.get_by_role("button", name="Take back my answers").click()
-    expect(page.get_by_role("heading", name="Are you sure?")).to_be_visible()
-    page.get_by_role("button", name="Yes, delete my answers").click()
-    expect(page.get_by_role("heading", name="Your answers were deleted")).to_be_visible()
+    page.get_by_role("button", name="Retirar mis respuestas").click()
+    expect(page.get_by_role("heading", name="¿Está seguro?")).to_be_visible()
+    page.get_by_role("button", name="Sí, eliminar mis respuestas").click()
+    expect(page.get_by_role("heading", name="Sus respuestas se eliminaron")).to_be_visible()
     page.goto(consenting.patient_url)
-    expect(page.get_by_role("heading", name="Answers deleted")).to_be_visible()
+    expect(page.get_by_role("heading", name="Respuestas eliminadas")).to_be_visible()
     phone.close()
     with app.app_context():
         assert count(Response) == 0 and count(Answer) == 0
