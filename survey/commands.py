@@ -12,6 +12,7 @@ from survey.analysis_command import analyze
 from survey.api.commands import token
 from survey.audit.commands import audit
 from survey.auth.commands import user
+from survey.consent.commands import set_withdrawal
 from survey.delivery.commands import send
 from survey.exports.commands import export, import_redcap
 from survey.invitations.commands import invitation, invite
@@ -110,6 +111,7 @@ def clinic_list(as_json: bool):
 
 
 clinic.add_command(set_retention)
+clinic.add_command(set_withdrawal)
 
 
 @click.group(cls=AppGroup, help="Create, list, rename and retire clinicians.")

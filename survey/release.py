@@ -3,10 +3,13 @@ account can request differ by fewer than ``HEALING_SURVEY_MIN_CELL`` responses.
 
 A dyad wave (one patient form and one clinician form about the same relationship) is *settled*
 once it can no longer change: each of its invitations is submitted, revoked or expired, at least
-one was submitted, and the withdrawal window after its newest submission has passed. Settled dyad
-waves are grouped, in the order of their newest submission, by clinician, wave number, the
-patient's language (the language the patient answered in, else the one the patient was invited
-in; unknown is a group of its own) and kind:
+one was submitted, and no answer in it can still be withdrawn: every response's own
+``withdrawable_until`` (fixed at submission from its clinic's withdrawal period, see
+survey.consent.withdrawal) has passed, and so has the global minimum wait after the newest
+submission (``HEALING_SURVEY_WITHDRAWAL_DAYS``). Settled dyad waves are grouped, in the order of
+their newest submission, by clinician, wave number, the patient's language (the language the
+patient answered in, else the one the patient was invited in; unknown is a group of its own) and
+kind:
 
 - ``pair``: both forms answered;
 - ``patient``: only the patient answered;
@@ -103,9 +106,11 @@ def settled_dyad_waves(
     """The clinic's unreleased dyad waves that can no longer change, newest submission last,
     and how many unreleased dyad waves with a submission are not settled yet.
 
-    The withdrawal window is the hook for withdrawing answers after submission (issue 12): a
-    dyad wave is not settled until ``withdrawal_days`` have passed since its newest submission,
-    so a withdrawal can never take a response out of a released block.
+    A dyad wave is not settled while any of its responses can be withdrawn (its
+    ``withdrawable_until``, from the clinic's period when it was submitted, is still ahead) nor
+    before ``withdrawal_days`` (a floor for every clinic) have passed since its newest
+    submission, so a withdrawal can never take a response out of a released block. An
+    invitation whose answers were withdrawn counts as closed and unanswered.
     """
     rows = db.session.execute(
         select(
@@ -116,6 +121,7 @@ def settled_dyad_waves(
             Invitation.state,
             Invitation.expires_at,
             Response.submitted_at,
+            Response.withdrawable_until,
             Invitation.language,
             Response.language,
         )
@@ -131,26 +137,38 @@ def settled_dyad_waves(
     )
     waves: dict[int, dict] = {}
     for row in rows:
-        wave_id, clinician_id, number, form, state, expires_at, submitted_at = row[:7]
+        wave_id, clinician_id, number, form, state, expires_at, submitted_at, until = row[:8]
         entry = waves.setdefault(
             wave_id,
-            {"clinician_id": clinician_id, "number": number, "open": False, "at": {}, "lang": None},
+            {
+                "clinician_id": clinician_id,
+                "number": number,
+                "open": False,
+                "at": {},
+                "until": [],
+                "lang": None,
+            },
         )
         submitted = state == InvitationState.SUBMITTED and submitted_at is not None
         if form == "patient":
-            invited_in, answered_in = row[7:]
+            invited_in, answered_in = row[8:]
             entry["lang"] = (answered_in if submitted else None) or invited_in
-        # An invitation that is neither answered, revoked nor expired may still be answered.
-        entry["open"] |= not (submitted or state == InvitationState.REVOKED or expires_at <= now)
+        # An invitation that is neither answered (or withdrawn), revoked nor expired may still
+        # be answered.
+        closed = state in (InvitationState.SUBMITTED, InvitationState.REVOKED)
+        entry["open"] |= not (closed or expires_at <= now)
         if submitted:
             entry["at"][form] = submitted_at
+            if until is not None:
+                entry["until"].append(until)
     settled, waiting = [], 0
     window = timedelta(days=withdrawal_days)
     for wave_id, entry in waves.items():
         if not entry["at"]:
             continue
         newest = max(entry["at"].values())
-        if entry["open"] or newest + window > now:
+        withdrawable = any(until > now for until in entry["until"])
+        if entry["open"] or withdrawable or newest + window > now:
             waiting += 1
             continue
         kind = "pair" if len(entry["at"]) == 2 else _KIND_OF_ONE[next(iter(entry["at"]))]

@@ -6,7 +6,7 @@ invitation); a block whose members differ or have none keeps NULL and is left ou
 language-filtered view.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-05 05:30:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"  # 0007_audit_chain_and_retention
+down_revision = "0009"  # 0009_consent_texts_withdrawal
 branch_labels = None
 depends_on = None
 

@@ -50,6 +50,13 @@ IDENTIFIED_COLUMNS = (
     Column("started_at", "Started (UTC, ISO 8601)", "datetime"),
     Column("submitted_at", "Submitted (UTC, ISO 8601)", "datetime"),
     Column("duration_seconds", "Seconds from start to submission", "int"),
+    Column(
+        "consent_version",
+        "Version of the information (and consent) text shown before the first question; "
+        "empty: none shown",
+        "int",
+    ),
+    Column("consent", "agreed (to the consent question) or informed (information only)", "text"),
 )
 # De-identified: pseudonyms instead of ids and names, no free text, dates to the month.
 DEIDENTIFIED_COLUMNS = (
@@ -65,6 +72,13 @@ DEIDENTIFIED_COLUMNS = (
     Column("started_month", "Month started (UTC, YYYY-MM)", "text"),
     Column("submitted_month", "Month submitted (UTC, YYYY-MM)", "text"),
     Column("duration_seconds", "Seconds from start to submission", "int"),
+    Column(
+        "consent_version",
+        "Version of the information (and consent) text shown before the first question; "
+        "empty: none shown",
+        "int",
+    ),
+    Column("consent", "agreed (to the consent question) or informed (information only)", "text"),
 )
 LONG_ITEM_COLUMNS = (
     Column("item_id", "Item id", "text"),
@@ -178,6 +192,8 @@ class Layout:
                 _iso(record.started_at),
                 _iso(record.submitted_at),
                 record.duration_seconds,
+                record.consent_version,
+                record.consent or "",
             ]
         name = self.pseudonyms
         return [
@@ -193,6 +209,8 @@ class Layout:
             _month(record.started_at),
             _month(record.submitted_at),
             record.duration_seconds,
+            record.consent_version,
+            record.consent or "",
         ]
 
     def item_codes(self, record: ResponseRecord) -> list[int | None]:

@@ -205,6 +205,7 @@ def _text_widths(layout: Layout) -> dict[str, int]:
         "bank_version": Response.bank_version,
         "language": Response.language,
         "device": Response.user_agent_class,
+        "consent": Response.consent_answer,
     }
     widths = {}
     for column in layout.meta_columns:
