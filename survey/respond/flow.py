@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from items import NOT_APPLICABLE, SKIPPED, Form, Section, load_bank
+from survey.clinics import form_bank
 from survey.consent import texts as consent
 from survey.consent.withdrawal import clinic_of, deadline
 from survey.delivery.contacts import erase_contact
@@ -56,8 +57,9 @@ class ConsentNeeded(FlowError):
 
 
 def form_of(invitation: Invitation, language: str | None = None) -> Form:
-    """The invitation's form, its texts in ``language`` (the bank's own language by default)."""
-    return load_bank(language=language).form(invitation.form)
+    """The invitation's form, its texts in ``language`` (the bank's own language by default),
+    naming the clinician as the clinic chose."""
+    return form_bank(invitation.clinician.clinic, language).form(invitation.form)
 
 
 def language_of(invitation: Invitation) -> str | None:

@@ -155,7 +155,8 @@ def section(token: str, page: int):
         flow.check_open(invitation)
     flow.check_consented(invitation)
     section_ = form.sections[index]
-    form_class = section_form_class(form.id, index, _language())
+    clinic = invitation.clinician.clinic
+    form_class = section_form_class(form.id, index, _language(), clinic.clinician_term)
     if request.method == "GET":
         saved = flow.saved_answers(invitation)
         page_form = form_class(

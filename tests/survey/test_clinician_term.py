@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from survey.clinics import ClinicError, form_bank
 from survey.extensions import db
-from survey.models import AuditEvent, Clinic
+from survey.models import AuditEvent, Clinic, Invitation
 
 from .conftest import csrf_token
 from .staff import add_staff, sign_in
@@ -144,3 +144,19 @@ def test_form_bank_words_the_form_for_the_clinic(app, staff):
         assert form_bank(None).form("patient").item("pt_val_1").text.startswith("My clinician ")
         with pytest.raises(ClinicError, match="no language 'fr'"):
             form_bank(clinic, "fr")
+
+
+def test_the_patients_pages_name_the_clinician_as_the_clinic_chose(app, patient, dyad_links):
+    with app.app_context():
+        invitation = db.session.get(Invitation, dyad_links.patient_invitation)
+        invitation.clinician.clinic.clinician_term = "doctor"
+        db.session.commit()
+    first = patient.client.get(patient.page_url(1)).text
+    assert "My doctor treats me as a person who matters." in first
+    assert "My clinician " not in first
+    # The error summary reads the same labels as the questions.
+    item_ids = [item.id for item in patient.form.sections[0].items]
+    shown = patient.post_page(1, {item_ids[0]: "9"}).text
+    assert "My doctor treats me" in shown and "My clinician " not in shown
+    spanish = patient.client.get(f"{patient.page_url(1)}?lang=es").text
+    assert "Mi médico " in spanish
