@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
+from items import load_bank
 from survey import create_app
 from survey.delivery.messages import optout_signature
 from survey.extensions import db
@@ -579,3 +580,214 @@ def test_reflows_at_320_px_and_at_200_percent_text(site, visit, lang):
     report += [f"at {NARROWEST} px, text 200%: {p}" for p in page.evaluate(REFLOW_PROBLEMS)]
     page.evaluate("() => document.documentElement.style.removeProperty('font-size')")
     assert not report, f"{visit.name} [{lang}], {page.url}:\n" + "\n".join(report)
+
+
+# -- the keyboard alone ---------------------------------------------------------------------
+
+FOCUSED = """() => {
+  const el = document.activeElement;
+  const style = getComputedStyle(el);
+  const box = el.getBoundingClientRect();
+  const ring = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+  return {
+    position: [...document.querySelectorAll('*')].indexOf(el),
+    tag: el.tagName.toLowerCase(),
+    type: el.type || '',
+    name: el.name || '',
+    value: el.value || '',
+    checked: !!el.checked,
+    text: (el.innerText || '').trim(),
+    outline: ring ? style.outlineColor : null,
+    shadow: style.boxShadow !== 'none' ? style.boxShadow : null,
+    shown: box.width > 0 && box.height > 0 && box.right > 0 && box.bottom > 0,
+  };
+}"""
+
+
+def luminance(rgb: tuple[float, ...]) -> float:
+    """WCAG relative luminance of an sRGB colour given as 0-255 channels."""
+    linear = [c / 255 / 12.92 if c <= 10.3 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_on_white(css_colour: str) -> float:
+    channels = tuple(float(c) for c in css_colour[css_colour.index("(") + 1 : -1].split(",")[:3])
+    return 1.05 / (luminance(channels) + 0.05)
+
+
+class Keyboard:
+    """Presses keys and checks, after each, that focus is visible and moves in document order."""
+
+    def __init__(self, page):
+        self.page = page
+        self.last = -1
+
+    def new_page(self) -> None:
+        self.last = -1
+
+    def focused(self) -> dict:
+        focus = self.page.evaluate(FOCUSED)
+        where = f"{focus['tag']} {focus['name'] or focus['text']!r} on {self.page.url}"
+        assert focus["shown"], f"focus is on {where}, which is not on the screen"
+        assert focus["outline"] or focus["shadow"], f"no focus indicator on {where}"
+        if focus["outline"]:
+            ratio = contrast_on_white(focus["outline"])
+            assert ratio >= 3, f"focus ring {focus['outline']} on {where}: {ratio:.2f}:1 on white"
+        return focus
+
+    def tab(self, *, back: bool = False) -> dict:
+        self.page.keyboard.press("Shift+Tab" if back else "Tab")
+        focus = self.focused()
+        moved = focus["position"] < self.last if back else focus["position"] > self.last
+        assert moved, f"{'Shift+Tab' if back else 'Tab'} went against the document order: {focus}"
+        self.last = focus["position"]
+        return focus
+
+    def tab_to(self, text: str, limit: int = 30) -> dict:
+        for _ in range(limit):
+            focus = self.tab()
+            if focus["text"] == text:
+                return focus
+        raise AssertionError(f"{limit} presses of Tab did not reach {text!r} on {self.page.url}")
+
+    def press(self, key: str) -> dict:
+        self.page.keyboard.press(key)
+        return self.focused()
+
+
+def answer_page_by_keyboard(keys: Keyboard, questions: list[str]) -> dict[str, str]:
+    """Each question: Tab into it, Space on the first choice, three Arrow Downs to the fourth;
+    Tab then reaches its "Clear answer" and the next question. Returns the values chosen."""
+    chosen = {}
+    keys.new_page()
+    assert keys.tab()["text"] == "Skip to content"
+    for question in questions:
+        focus = keys.tab()
+        assert (focus["type"], focus["name"], focus["checked"]) == ("radio", question, False)
+        assert keys.press("Space")["checked"]
+        for _ in range(3):
+            focus = keys.press("ArrowDown")
+        assert focus["name"] == question and focus["checked"], focus
+        chosen[question] = focus["value"]
+        assert keys.tab()["text"].startswith("Clear answer")
+    return chosen
+
+
+def test_the_patient_form_by_keyboard_alone(site):
+    from playwright.sync_api import expect
+
+    from survey.models import Answer, Response
+
+    links = site.invite()
+    context = site.browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    keys = Keyboard(page)
+    page.goto(site.base + links.patient)
+    keys.tab_to("Start")
+    page.keyboard.press("Enter")
+    chosen = {}
+    for part in range(1, 7):
+        expect(page.locator(".progress-text")).to_have_text(f"Part {part} of 6")
+        questions = page.locator("fieldset.item input[type=radio]").evaluate_all(
+            "radios => [...new Set(radios.map((r) => r.name))]"
+        )
+        chosen |= answer_page_by_keyboard(keys, questions)
+        forward = "Review" if part == 6 else "Next"
+        assert keys.tab()["text"] == forward
+        assert keys.tab()["text"] == "Back"
+        assert keys.tab(back=True)["text"] == forward
+        page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Check your answers")).to_be_visible()
+    assert page.get_by_text("blank").count() == 0
+    keys.new_page()
+    keys.tab_to("Send my answers")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    context.close()
+
+    with site.app.app_context():
+        stored = db.session.execute(
+            select(Answer.item_id, Answer.value)
+            .join(Response)
+            .where(Response.invitation_id == links.patient_invitation)
+        ).all()
+        db.session.remove()
+    assert {item: str(value) for item, value in stored} == chosen
+    with site.app.app_context():
+        assert len(chosen) == len(load_bank().form("patient").items)
+
+
+# -- what a screen reader is told, and colour ----------------------------------------------
+
+
+def test_errors_are_tied_to_their_question(site):
+    from playwright.sync_api import expect
+
+    page = show(site, RESPONDENT_PAGES[8], "en")  # part 1 with an answer refused
+    assert RESPONDENT_PAGES[8].name == "part 1 with an answer refused"
+    invalid = page.locator("fieldset.item.invalid")
+    expect(invalid).to_have_count(1)
+    expect(invalid).to_have_accessible_description("Not a valid choice.")
+    expect(page.locator("fieldset.item:not(.invalid)[aria-describedby]")).to_have_count(0)
+
+    _wrong_code(site, page, "en")
+    expect(page.locator("#code")).to_have_accessible_description(
+        "We could not find that code. Check the 10 letters and numbers on your card."
+    )
+
+
+def test_progress_is_announced_in_each_heading(site):
+    import re
+
+    from playwright.sync_api import expect
+
+    page = site.tab("visitor")
+    patient = site.invite().patient
+    for part in range(1, 7):
+        page.goto(f"{site.base}{patient}/{part}")
+        heading = page.get_by_role("heading", level=1)
+        expect(heading).to_have_accessible_name(re.compile(rf"^Part {part} of 6 \w"))
+        assert part == 1 or page.title().endswith(f"part {part} of 6")
+
+
+def test_no_time_limit_on_a_respondent():
+    """A patient may pause for hours: the form's token does not expire, and no page moves on
+    by itself (axe-core's meta-refresh rule checks the pages as served)."""
+    from pathlib import Path
+
+    from survey.config import BASE_SETTINGS
+
+    assert BASE_SETTINGS["WTF_CSRF_TIME_LIMIT"] is None
+    templates = Path(__file__).parents[2] / "survey" / "templates"
+    timed = [p.name for p in templates.rglob("*.html") if "http-equiv" in p.read_text().lower()]
+    assert timed == []
+
+
+GREYS_ONLY = """() => {
+  const colours = [];
+  for (const el of document.querySelectorAll('svg.chart *')) {
+    for (const attr of ['fill', 'stroke']) {
+      const value = getComputedStyle(el)[attr];
+      const rgb = value.match(/\\d+(\\.\\d+)?/g);
+      if (value.startsWith('rgb') && !(rgb[0] === rgb[1] && rgb[1] === rgb[2])) {
+        colours.push(value);
+      }
+    }
+  }
+  return colours;
+}"""
+
+
+def test_colour_is_never_the_only_signal(site):
+    page = site.tab("manager")
+    few = site.seeded.clinicians[-1]
+    for path in (f"/dashboard/clinicians/{few}", _clinic(site), _clinic(site) + "/comparison"):
+        page.goto(site.base + path)
+        assert page.locator("svg.chart").count() > 0
+        assert page.evaluate(GREYS_ONLY) == [], f"a chart on {path} is drawn in colour"
+        hidden = page.locator(".suppressed").all_text_contents()
+        assert all(text.strip() for text in hidden), f"a hidden cell on {path} has no words"
+        for row in page.locator("tr.higher th").all_text_contents():
+            assert row.startswith("▲"), f"{row!r} on {path} is marked by weight alone"
+        if path.startswith("/dashboard/clinicians/"):
+            assert hidden, "the clinician with 3 responses shows no hidden cell"
