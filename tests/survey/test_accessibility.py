@@ -38,8 +38,8 @@ from .staff import PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
 
-# Every page is checked in each of these languages. Spanish joins with one line, "es", once its
-# catalogue is merged; English, the default, needs no ?lang= on the URL.
+# Every page is checked in each of these languages, chosen with ?lang= on every URL. Spanish
+# joins by adding "es" here once its catalogue is merged.
 LANGUAGES = ["en"]
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WIDTHS = {"desktop": (1280, 900), "phone": (360, 740)}
@@ -95,8 +95,7 @@ class Site:
             elif role == "tablet":
                 self.sign_in(page, STAFF_EMAILS["manager"])
                 page.goto(self.base + "/kiosk/")
-                page.get_by_role("button", name="Unlock for today").click()
-                page.wait_for_selector("h1:has-text('Welcome to')")
+                submit(page, "form[action$='/kiosk/unlock'] button[type=submit]")
             self.tabs[role] = page
         return self.tabs[role]
 
@@ -104,13 +103,13 @@ class Site:
         page.goto(self.base + "/sign-in")
         page.fill("#email", email)
         page.fill("#password", PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        submit(page, "form.sign-in button[type=submit]")
         page.wait_for_url("**/dashboard/**")
 
     def url(self, path: str, lang: str) -> str:
+        """The page asked for in ``lang`` (English too, so that a language an earlier page kept
+        in the session cannot leak into this one)."""
         url = path if path.startswith("http") else self.base + path
-        if lang == "en":
-            return url
         return url + ("&" if "?" in url else "?") + f"lang={lang}"
 
     def invite(self, *, today: bool = False) -> Links:
@@ -225,6 +224,16 @@ def path_visit(name: str, role: str, path: str | Callable) -> Visit:
     return Visit(name, role, go)
 
 
+# Pages are reached by selectors, not by the words on buttons, so that they work in every language.
+SEND = "form[action$='/submit'] button[type=submit]"
+
+
+def submit(page, selector: str) -> None:
+    """Press a form's button and wait for the page the server answers with."""
+    with page.expect_navigation():
+        page.locator(selector).first.click()
+
+
 def _section(number: int, form: str = "patient"):
     def go(site, page, lang):
         links = site.invite()
@@ -258,8 +267,7 @@ def _with_bad_answer(site, page, lang):
         "() => { const radio = document.querySelector('fieldset.item input[type=radio]');"
         " radio.value = '9'; radio.checked = true; }"
     )
-    page.locator("button[value=next]").click()
-    page.wait_for_selector(".errors")
+    submit(page, "button[value=next]")
 
 
 def _problem(site, page, lang):
@@ -269,8 +277,7 @@ def _problem(site, page, lang):
         "() => { const radio = document.querySelector('fieldset.item input[type=radio]');"
         " radio.name = 'no_such_question'; radio.checked = true; }"
     )
-    page.locator("button[value=next]").click()
-    page.wait_for_selector("h1:has-text('We could not do that')")
+    submit(page, "button[value=next]")
 
 
 def _review(site, page, lang):
@@ -281,15 +288,14 @@ def _review(site, page, lang):
 def _thanks(site, page, lang):
     patient = site.invite().patient
     page.goto(site.url(patient + "/review", lang))
-    page.get_by_role("button", name="Send my answers").click()
+    submit(page, SEND)
     page.wait_for_url("**/thanks*")
 
 
 def _wrong_code(site, page, lang):
     page.goto(site.url("/s/", lang))
     page.fill("#code", "ABCDE-12345")
-    page.get_by_role("button", name="Start").click()
-    page.wait_for_selector(".errors")
+    submit(page, "main form button[type=submit]")
 
 
 def _optout_path(site) -> str:
@@ -299,8 +305,7 @@ def _optout_path(site) -> str:
 
 def _optout_done(site, page, lang):
     page.goto(site.url(_optout_path(site), lang))
-    page.get_by_role("button", name="Yes, stop the e-mails").click()
-    page.wait_for_selector("h1:has-text('no more e-mails')")
+    submit(page, "main form button[type=submit]")
 
 
 def _tablet(site, page, lang):
@@ -314,30 +319,26 @@ def _tablet_thanks(site, page, lang):
     page.locator(".kiosk-choice").last.click()
     page.wait_for_url("**/s/**")
     page.goto(page.url.split("?")[0] + "/review")
-    page.get_by_role("button", name="Send my answers").click()
-    page.wait_for_selector("text=Hand the tablet back")
+    submit(page, SEND)
 
 
 def _wrong_password(site, page, lang):
     page.goto(site.url("/sign-in", lang))
     page.fill("#email", STAFF_EMAILS["researcher"])
     page.fill("#password", "not the password at all")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_selector(".errors")
+    submit(page, "form.sign-in button[type=submit]")
 
 
 def _links_created(site, page, lang):
     page.goto(site.url("/invitations/new", lang))
     page.locator("select[name=clinician]").select_option(index=1)
-    page.get_by_role("button", name="Create the links").click()
-    page.wait_for_selector("h1:has-text('Links created')")
+    submit(page, "form.staff-form button[type=submit]")
 
 
 def _invitation_refused(site, page, lang):
     page.goto(site.url("/invitations/new", lang))
     page.evaluate("() => { document.querySelector('form.staff-form').noValidate = true; }")
-    page.get_by_role("button", name="Create the links").click()
-    page.wait_for_selector(".errors")
+    submit(page, "form.staff-form button[type=submit]")
 
 
 APPOINTMENTS = "reference,clinician,appointment_date\n{rows}"
@@ -346,11 +347,10 @@ APPOINTMENTS = "reference,clinician,appointment_date\n{rows}"
 def _upload(site, page, lang, rows: str) -> None:
     page.goto(site.url("/invitations/batch", lang))
     content = APPOINTMENTS.format(rows=rows).encode()
-    page.get_by_label("Appointment list (CSV)").set_input_files(
+    page.locator("input[name=appointments]").set_input_files(
         {"name": "appointments.csv", "mimeType": "text/csv", "buffer": content}
     )
-    page.get_by_role("button", name="Check the list").click()
-    page.wait_for_selector("h1:has-text('Check the appointment list')")
+    submit(page, "form.staff-form button[type=submit]")
 
 
 def _good_rows(site) -> str:
@@ -369,32 +369,29 @@ def _batch_problems(site, page, lang):
 
 def _batch_done(site, page, lang):
     _upload(site, page, lang, _good_rows(site))
-    page.get_by_role("button", name="Create 3 invitations").click()
-    page.wait_for_selector("h1:has-text('invitations created')")
+    submit(page, "form[action$='/batch/confirm'] button[type=submit]")
 
 
 def _cards(site, page, lang):
     site.invite()
     page.goto(site.url(f"/invitations/?reference=A11Y-{site.made}", lang))
     page.locator("input[name=ids]").first.check()
-    page.get_by_role("button", name="Print cards for the ticked invitations").click()
+    submit(page, "button[form=cards-form]")
     page.wait_for_selector(".sheet")
 
 
 def _reissued(site, page, lang):
     site.invite()
     page.goto(site.url(f"/invitations/?reference=A11Y-{site.made}", lang))
-    page.get_by_role("button", name="Reissue").first.click()
-    page.wait_for_selector("h1:has-text('New link')")
+    submit(page, "form[action$='/reissue'] button[type=submit]")
 
 
 def _link_made(site, page, lang):
     site.made += 1
     page.goto(site.url("/admin/accounts", lang))
-    page.get_by_label("Colleague's e-mail address").fill(f"colleague{site.made}@example.org")
-    page.get_by_label("Role").select_option("researcher")
-    page.get_by_role("button", name="Invite").click()
-    page.wait_for_selector("h1:has-text('Set-up link for')")
+    page.fill("#invite-email", f"colleague{site.made}@example.org")
+    page.locator("#role").select_option("researcher")
+    submit(page, "form[action$='/admin/accounts'] button[type=submit]")
 
 
 def _clinic(site) -> str:
@@ -492,11 +489,16 @@ def show(site, visit: Visit, lang: str):
 # -- axe-core -------------------------------------------------------------------------------
 
 
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
+
+
 def axe_violations(page) -> list[dict]:
+    """axe-core's violations on the page as it is now; the script is injected once per page."""
     from axe_playwright_python.sync_playwright import Axe
 
-    options = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
-    return Axe().run(page, options=options).response["violations"]
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(Axe().axe_script)
+    return page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)["violations"]
 
 
 def describe(violations: list[dict]) -> list[str]:
@@ -505,21 +507,6 @@ def describe(violations: list[dict]) -> list[str]:
         lines.append(f"  {violation['id']} ({violation['impact']}): {violation['help']}")
         lines.extend(f"    at {' '.join(map(str, node['target']))}" for node in violation["nodes"])
     return lines
-
-
-@pytest.mark.parametrize("visit", PAGES, ids=PAGE_IDS)
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_no_wcag_violations_at_phone_and_desktop_width(site, visit, lang):
-    page = show(site, visit, lang)
-    assert page.evaluate("document.documentElement.lang") == lang
-    report = []
-    for label, (width, height) in WIDTHS.items():
-        page.set_viewport_size({"width": width, "height": height})
-        violations = axe_violations(page)
-        if violations:
-            report.append(f"{visit.name} [{lang}] at {width} px ({label}), {page.url}:")
-            report.extend(describe(violations))
-    assert not report, "axe-core found WCAG 2.1 A/AA violations:\n" + "\n".join(report)
 
 
 # -- reflow ---------------------------------------------------------------------------------
@@ -570,15 +557,29 @@ DOUBLE_TEXT = """() => {
 }"""
 
 
+def reflow_problems(page) -> list[str]:
+    page.set_viewport_size({"width": NARROWEST, "height": 640})
+    report = [f"reflow at {NARROWEST} px: {p}" for p in page.evaluate(REFLOW_PROBLEMS)]
+    page.evaluate(DOUBLE_TEXT)
+    report += [f"reflow at {NARROWEST} px, text 200%: {p}" for p in page.evaluate(REFLOW_PROBLEMS)]
+    page.evaluate("() => document.documentElement.style.removeProperty('font-size')")
+    return report
+
+
+# One navigation per page and language serves both checks: most of the time is the page itself.
 @pytest.mark.parametrize("visit", PAGES, ids=PAGE_IDS)
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_reflows_at_320_px_and_at_200_percent_text(site, visit, lang):
+def test_page_meets_wcag_2_1_aa_and_reflows(site, visit, lang):
     page = show(site, visit, lang)
-    page.set_viewport_size({"width": NARROWEST, "height": 640})
-    report = [f"at {NARROWEST} px: {p}" for p in page.evaluate(REFLOW_PROBLEMS)]
-    page.evaluate(DOUBLE_TEXT)
-    report += [f"at {NARROWEST} px, text 200%: {p}" for p in page.evaluate(REFLOW_PROBLEMS)]
-    page.evaluate("() => document.documentElement.style.removeProperty('font-size')")
+    assert page.evaluate("document.documentElement.lang") == lang
+    report = []
+    for label, (width, height) in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        violations = axe_violations(page)
+        if violations:
+            report.append(f"axe-core at {width} px ({label}):")
+            report.extend(describe(violations))
+    report += reflow_problems(page)
     assert not report, f"{visit.name} [{lang}], {page.url}:\n" + "\n".join(report)
 
 
@@ -747,7 +748,7 @@ def test_progress_is_announced_in_each_heading(site):
         page.goto(f"{site.base}{patient}/{part}")
         heading = page.get_by_role("heading", level=1)
         expect(heading).to_have_accessible_name(re.compile(rf"^Part {part} of 6 \w"))
-        assert part == 1 or page.title().endswith(f"part {part} of 6")
+        assert page.title().endswith(f"part {part} of 6")
 
 
 def test_no_time_limit_on_a_respondent():
