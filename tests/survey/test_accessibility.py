@@ -792,3 +792,22 @@ def test_colour_is_never_the_only_signal(site):
             assert row.startswith("▲"), f"{row!r} on {path} is marked by weight alone"
         if path.startswith("/dashboard/clinicians/"):
             assert hidden, "the clinician with 3 responses shows no hidden cell"
+
+
+def test_the_checks_see_what_they_look_for(site):
+    """The reflow and focus checks on a page made to fail them, so a pass above means something."""
+    page = site.tab("visitor")
+    page.set_viewport_size({"width": NARROWEST, "height": 640})
+    page.set_content(
+        "<main><table><tr><td><div style='width: 600px'>wide</div></td></tr></table>"
+        "<p style='overflow: hidden; white-space: nowrap; width: 100px'>"
+        "a sentence far too long for its box</p>"
+        "<button style='outline: none'>no ring</button></main>"
+    )
+    problems = page.evaluate(REFLOW_PROBLEMS)
+    assert len(problems) == 3, problems
+    assert problems[0].startswith("the page scrolls sideways")
+    assert "outside a scrolling box" in problems[1] and "cuts its text off" in problems[2]
+    page.focus("button")
+    with pytest.raises(AssertionError, match="no focus indicator"):
+        Keyboard(page).focused()
