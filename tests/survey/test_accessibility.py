@@ -684,6 +684,9 @@ def test_the_patient_form_by_keyboard_alone(site):
     page = context.new_page()
     keys = Keyboard(page)
     page.goto(site.base + links.patient)
+    assert keys.tab()["text"] == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"  # the skip link skips
     keys.tab_to("Start")
     page.keyboard.press("Enter")
     chosen = {}
