@@ -11,6 +11,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure(app, test_config)
     register_hardening(app)
     register_extensions(app)
+    register_languages(app)
     register_blueprints(app)
     register_cli(app)
     register_error_pages(app)
@@ -46,6 +47,12 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app)
     csrf.init_app(app)
     register_audit_chain()
+
+
+def register_languages(app: Flask) -> None:
+    from survey.i18n import register_i18n
+
+    register_i18n(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -129,6 +129,7 @@ def register_database_errors(app: Flask) -> None:
 
     def unusable_database(error: OperationalError | ProgrammingError):
         from flask import render_template
+        from flask_babel import gettext
 
         if isinstance(error, ProgrammingError) and not schema_missing(error):
             from survey.errors import unexpected_error
@@ -139,7 +140,7 @@ def register_database_errors(app: Flask) -> None:
             db.session.rollback()
         problem = database_problem(error, app.config.get("SQLALCHEMY_DATABASE_URI"))
         app.logger.error("database unusable: %s", problem)
-        message = (
+        message = gettext(
             "This service is not set up yet, or its database cannot be reached right now. "
             "Nothing was saved. Please try again later; staff: the server's log says what to do."
         )

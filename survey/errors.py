@@ -1,18 +1,21 @@
 """Friendly error pages: a respondent never sees a stack trace."""
 
 from flask import Flask, render_template
+from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 MESSAGES = {
-    400: "Something in that request was not right, so nothing was changed.",
-    403: "You do not have access to this page.",
-    404: "We could not find this page. Please check the link you were given.",
-    405: "This page cannot be used that way.",
-    410: "This link is no longer active.",
-    413: "That was more than this page accepts, so nothing was saved.",
-    429: "Too many tries. Please wait a minute and try again.",
-    500: "Something went wrong on our side. Nothing saved before was lost. Please try again later.",
+    400: lazy_gettext("Something in that request was not right, so nothing was changed."),
+    403: lazy_gettext("You do not have access to this page."),
+    404: lazy_gettext("We could not find this page. Please check the link you were given."),
+    405: lazy_gettext("This page cannot be used that way."),
+    410: lazy_gettext("This link is no longer active."),
+    413: lazy_gettext("That was more than this page accepts, so nothing was saved."),
+    429: lazy_gettext("Too many tries. Please wait a minute and try again."),
+    500: lazy_gettext(
+        "Something went wrong on our side. Nothing saved before was lost. Please try again later."
+    ),
 }
 
 
@@ -23,7 +26,7 @@ def register_errors(app: Flask) -> None:
 
 
 def csrf_error(error: CSRFError):
-    message = (
+    message = gettext(
         "This page was open too long or was opened in another browser, so nothing was saved. "
         "Please go back, reload the page and answer again."
     )

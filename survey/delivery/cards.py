@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 import segno
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from markupsafe import Markup
+from flask_babel import force_locale, gettext
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from items import load_bank
 from survey.auth.access import actor_of, current_account, role_required
 from survey.delivery import codes
 from survey.delivery.contacts import read_contact
@@ -36,7 +38,6 @@ from survey.models import (
 bp = Blueprint("cards", __name__)
 STAFF = (Role.ADMIN, Role.MANAGER)
 PAPERS = {"a4": "A4", "letter": "US Letter"}
-CARD_SENTENCE = "Your clinic asks how your care is going. It takes about 10 minutes."
 MAX_CARDS = 400
 
 
@@ -47,6 +48,17 @@ class Card:
     url: str
     code: str
     qr_svg: Markup
+    language: str
+    sentence: str
+    how: Markup
+
+
+def card_texts(language: str, code_url: str) -> tuple[str, Markup]:
+    """What a card says to the patient, in the patient's language: why, and how to open it."""
+    with force_locale(language):
+        sentence = gettext("Your clinic asks how your care is going. It takes about 10 minutes.")
+        how = gettext("Scan the square with your phone's camera, or go to %(url)s and type:")
+    return sentence, Markup(escape(how)) % {"url": Markup("<strong>%s</strong>") % code_url}
 
 
 def qr_svg(url: str) -> Markup:
@@ -188,6 +200,7 @@ def sheet():
     """The printable sheet: 8 cards (2 x 4) per A4 or US Letter page."""
     account = current_account()
     ids = _ids(request.args.getlist("ids"))
+    code_url = survey_url("").rstrip("/") + "/"
     cards = []
     for invitation in _invitations(ids, account):
         card = db.session.scalar(
@@ -197,6 +210,8 @@ def sheet():
             continue
         token, code = _card_secrets(card)
         url = survey_url(token)
+        language = invitation.language or load_bank().language
+        sentence, how = card_texts(language, code_url)
         cards.append(
             Card(
                 invitation=invitation.id,
@@ -204,6 +219,9 @@ def sheet():
                 url=url,
                 code=code,
                 qr_svg=qr_svg(url),
+                language=language,
+                sentence=sentence,
+                how=how,
             )
         )
     page = render_template(
@@ -213,8 +231,6 @@ def sheet():
         paper=_paper(),
         papers=PAPERS,
         ids=",".join(str(i) for i in ids),
-        sentence=CARD_SENTENCE,
-        code_url=survey_url("").rstrip("/") + "/",
         missing=len(ids) - len(cards),
     )
     return page, 200, {"Cache-Control": "no-store"}
@@ -228,7 +244,7 @@ def enter_code():
     if not codes.allow_attempt(request.remote_addr):
         return render_template(
             "delivery/enter_code.html",
-            error="Too many tries. Please wait a minute, or scan the code on your card.",
+            error=gettext("Too many tries. Please wait a minute, or scan the code on your card."),
         ), 429
     normalised = codes.normalise_code(request.form.get("code", ""))
     card = None
@@ -239,6 +255,8 @@ def enter_code():
     if card is None or card.invitation.state not in OPEN_STATES:
         return render_template(
             "delivery/enter_code.html",
-            error="We could not find that code. Check the 10 letters and numbers on your card.",
+            error=gettext(
+                "We could not find that code. Check the 10 letters and numbers on your card."
+            ),
         ), 404
     return redirect(url_for("respond.welcome", token=_card_secrets(card)[0]))

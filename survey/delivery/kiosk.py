@@ -27,6 +27,7 @@ from sqlalchemy import select
 from survey.auth.access import actor_of, current_account
 from survey.delivery.cards import kept_token
 from survey.extensions import db
+from survey.i18n import CHOICE_PARAMETER, forget_choice
 from survey.models import (
     OPEN_STATES,
     Clinic,
@@ -93,6 +94,10 @@ def todays_invitations(clinic_id: int) -> list[tuple[Invitation, str]]:
 def start():
     clinic_id = unlocked_clinic()
     if clinic_id is not None:
+        if CHOICE_PARAMETER not in request.args:
+            # The tablet passes from patient to patient: the last one's language choice ends
+            # here, and the next one starts in the tablet's (browser's) language.
+            forget_choice()
         clinic = db.session.get(Clinic, clinic_id)
         return (
             render_template(

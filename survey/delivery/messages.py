@@ -15,43 +15,64 @@ from email.message import EmailMessage
 from email.utils import formataddr
 from html import escape
 
-# Per language: subject lines and paragraphs. Spanish joins with the catalogue (issue 9).
-TEXTS = {
-    "en": {
-        "subject": {
-            "invitation": "{clinic}: how is your care going?",
-            "reminder": "Reminder from {clinic}: how is your care going?",
-            "clinician-invitation": "{clinic}: your view of a patient relationship",
-        },
-        "greeting": "Hello,",
-        "ask": {
-            "invitation": (
-                "{clinic} asks you some short questions about your care with {clinician}. "
-                "It takes about 10 minutes."
-            ),
-            "reminder": (
-                "A few days ago {clinic} asked you some short questions about your care with "
-                "{clinician}. If you have a moment, your answers help. It takes about 10 minutes."
-            ),
-            "clinician-invitation": (
-                "Please answer the clinician form about your relationship with {patient}. "
-                "It takes about 5 minutes."
-            ),
-        },
-        "privacy": {
-            "invitation": "Your clinician never sees your own answers.",
-            "reminder": "Your clinician never sees your own answers.",
-            "clinician-invitation": "Your answers are shown only in groups, never one by one.",
-        },
-        "start": "Start here",
-        "until": "This link works until {date}.",
-        "optout": "To get no more e-mails about this survey, open {url}",
-        "optout_html": "Get no more e-mails about this survey",
-        "patient_unnamed": "the patient you saw on {date}",
-        "patient_named": "patient {reference}",
-    }
-}
+from babel.dates import format_date
+
+from survey.i18n import catalogue, supported_languages
+
 DEFAULT_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class _Texts:
+    """The texts of one message kind in one language, from the catalogue (survey/translations)."""
+
+    subject: str
+    ask: str
+    privacy: str
+    greeting: str
+    start: str
+    until: str
+    optout: str
+    optout_html: str
+
+
+def _texts(kind: str, language: str) -> _Texts:
+    _ = catalogue(language).gettext
+    subjects = {
+        "invitation": _("%(clinic)s: how is your care going?"),
+        "reminder": _("Reminder from %(clinic)s: how is your care going?"),
+        "clinician-invitation": _("%(clinic)s: your view of a patient relationship"),
+    }
+    asks = {
+        "invitation": _(
+            "%(clinic)s asks you some short questions about your care with %(clinician)s. "
+            "It takes about 10 minutes."
+        ),
+        "reminder": _(
+            "A few days ago %(clinic)s asked you some short questions about your care with "
+            "%(clinician)s. If you have a moment, your answers help. It takes about 10 minutes."
+        ),
+        "clinician-invitation": _(
+            "Please answer the clinician form about your relationship with %(patient)s. "
+            "It takes about 5 minutes."
+        ),
+    }
+    patient_privacy = _("Your clinician never sees your own answers.")
+    privacy = {
+        "invitation": patient_privacy,
+        "reminder": patient_privacy,
+        "clinician-invitation": _("Your answers are shown only in groups, never one by one."),
+    }
+    return _Texts(
+        subject=subjects[kind],
+        ask=asks[kind],
+        privacy=privacy[kind],
+        greeting=_("Hello,"),
+        start=_("Start here"),
+        until=_("This link works until %(date)s."),
+        optout=_("To get no more e-mails about this survey, open %(url)s"),
+        optout_html=_("Get no more e-mails about this survey"),
+    )
 
 
 @dataclass(frozen=True)
@@ -91,19 +112,17 @@ def optout_signature(secret_key: str, invitation_id: int) -> str:
 
 def render(context: MessageContext) -> EmailMessage:
     """The message, with a plain-text body and an HTML alternative."""
-    texts = TEXTS.get(context.language or DEFAULT_LANGUAGE, TEXTS[DEFAULT_LANGUAGE])
+    language = _language(context)
+    texts = _texts(context.kind, language)
     fields = {
         "clinic": context.clinic,
         "clinician": context.clinician,
-        "patient": _patient_label(texts, context),
+        "patient": _patient_label(language, context),
     }
-    paragraphs = [
-        texts["ask"][context.kind].format(**fields),
-        texts["privacy"][context.kind],
-    ]
-    until = texts["until"].format(date=f"{context.expires_at:%d %B %Y}")
+    paragraphs = [texts.ask % fields, texts.privacy]
+    until = texts.until % {"date": format_date(context.expires_at, "long", locale=language)}
     message = EmailMessage()
-    message["Subject"] = texts["subject"][context.kind].format(**fields)
+    message["Subject"] = texts.subject % fields
     message["From"] = formataddr((context.clinic, context.sender))
     message["To"] = context.recipient
     message["Message-ID"] = message_id_header(context.message_id, context.sender.split("@")[-1])
@@ -112,36 +131,47 @@ def render(context: MessageContext) -> EmailMessage:
     message["Auto-Submitted"] = "auto-generated"
     plain = "\n\n".join(
         [
-            texts["greeting"],
+            texts.greeting,
             *paragraphs,
-            f"{texts['start']}: {context.survey_url}",
+            f"{texts.start}: {context.survey_url}",
             until,
-            texts["optout"].format(url=context.optout_url),
+            texts.optout % {"url": context.optout_url},
         ]
     )
     message.set_content(plain + "\n")
-    message.add_alternative(_html(texts, paragraphs, until, context), subtype="html")
+    message.add_alternative(_html(texts, paragraphs, until, context, language), subtype="html")
     return message
 
 
-def _patient_label(texts: dict, context: MessageContext) -> str:
+def _language(context: MessageContext) -> str:
+    """The invitation's language when the app has it, else English."""
+    if context.language in supported_languages():
+        return context.language
+    return DEFAULT_LANGUAGE
+
+
+def _patient_label(language: str, context: MessageContext) -> str:
+    _ = catalogue(language).gettext
     if context.patient_reference:
-        return texts["patient_named"].format(reference=context.patient_reference)
-    return texts["patient_unnamed"].format(date=f"{context.invited_on:%d %B %Y}")
+        return _("patient %(reference)s") % {"reference": context.patient_reference}
+    invited_on = format_date(context.invited_on, "long", locale=language)
+    return _("the patient you saw on %(date)s") % {"date": invited_on}
 
 
-def _html(texts: dict, paragraphs: list[str], until: str, context: MessageContext) -> str:
-    lang = escape(context.language or DEFAULT_LANGUAGE)
+def _html(
+    texts: _Texts, paragraphs: list[str], until: str, context: MessageContext, language: str
+) -> str:
+    lang = escape(language)
     body = "".join(f"<p>{escape(paragraph)}</p>" for paragraph in paragraphs)
     url = escape(context.survey_url, quote=True)
     optout = escape(context.optout_url, quote=True)
     return (
         f'<!doctype html><html lang="{lang}"><body style="font-family:sans-serif;font-size:18px;'
         f'line-height:1.5;max-width:36em">'
-        f"<p>{escape(texts['greeting'])}</p>{body}"
+        f"<p>{escape(texts.greeting)}</p>{body}"
         f'<p><a href="{url}" style="display:inline-block;padding:12px 20px;background:#1d4f91;'
-        f'color:#ffffff;text-decoration:none;border-radius:6px">{escape(texts["start"])}</a></p>'
+        f'color:#ffffff;text-decoration:none;border-radius:6px">{escape(texts.start)}</a></p>'
         f"<p>{escape(until)}</p>"
-        f'<p style="font-size:14px"><a href="{optout}">{escape(texts["optout_html"])}</a></p>'
+        f'<p style="font-size:14px"><a href="{optout}">{escape(texts.optout_html)}</a></p>'
         "</body></html>"
     )

@@ -53,7 +53,11 @@ def _clinic(name: str | None):
 @click.option("--dyad", "dyad_id", type=int, default=None, help="An existing dyad's id.")
 @click.option("--reference", default=None, help="The clinic's pseudonymous patient reference.")
 @click.option("--email", default=None, help="The patient's e-mail address: the link is e-mailed.")
-@click.option("--language", default=None, help="The patient's language (default: the bank's).")
+@click.option(
+    "--language",
+    default=None,
+    help="The patient's language, en or es (default: none; the form follows the browser).",
+)
 @click.option(
     "--expires-days",
     type=int,

@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, func, select
 
-from items import load_bank
 from survey.delivery.contacts import ContactError, attach_contact, erase_contact, normalise_address
 from survey.delivery.models import InvitationContact, MessageKind, OutboxMessage
 from survey.delivery.sealed import seal
 from survey.extensions import db
+from survey.i18n import respondent_languages
 from survey.models import (
     OPEN_STATES,
     Clinician,
@@ -72,8 +72,8 @@ def find_invitation(token: str) -> Invitation | None:
 
 
 def languages() -> tuple[str, ...]:
-    """The languages the item bank holds; an invitation's language must be one of them."""
-    return (load_bank().language,)
+    """The languages an invitation may name: those a form can be answered in."""
+    return respondent_languages()
 
 
 def check_language(language: str | None) -> str | None:
@@ -81,9 +81,7 @@ def check_language(language: str | None) -> str | None:
         return None
     language = language.strip().lower()
     if language not in languages():
-        raise InvitationError(
-            f"language {language!r}: the item bank has only {', '.join(languages())}"
-        )
+        raise InvitationError(f"language {language!r}: expected one of {', '.join(languages())}")
     return language
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from survey.auth.access import actor_of, current_account, role_required
 from survey.delivery.sealed import SealError, seal, unseal
 from survey.extensions import db
+from survey.i18n import translation_statuses
 from survey.invitations import batch as batches
 from survey.invitations.listing import FORMS, STATES, InvitationFilter, list_invitations
 from survey.invitations.service import (
@@ -199,6 +200,7 @@ def new():
         account,
         clinicians=clinicians,
         languages=languages(),
+        translation_statuses=translation_statuses(),
         default_days=current_app.config.get("HEALING_SURVEY_INVITATION_DAYS", DEFAULT_EXPIRES_DAYS),
         max_days=MAX_EXPIRES_DAYS,
     )
@@ -261,6 +263,7 @@ def batch():
         required=batches.REQUIRED_COLUMNS,
         optional=batches.OPTIONAL_COLUMNS,
         languages=languages(),
+        translation_statuses=translation_statuses(),
     )
     if request.method == "GET":
         return render_template("invitations/batch.html", **context)
@@ -341,6 +344,7 @@ def _batch_failed(account: User, message: str):
             required=batches.REQUIRED_COLUMNS,
             optional=batches.OPTIONAL_COLUMNS,
             languages=languages(),
+            translation_statuses=translation_statuses(),
             error=f"Nothing was stored: {message}",
         ),
     ), 409

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask_babel import format_date, gettext
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -46,8 +47,17 @@ class InvitationClosed(FlowError):
     status = 410
 
 
-def form_of(invitation: Invitation) -> Form:
-    return load_bank().form(invitation.form)
+def form_of(invitation: Invitation, language: str | None = None) -> Form:
+    """The invitation's form, its texts in ``language`` (the bank's own language by default)."""
+    return load_bank(language=language).form(invitation.form)
+
+
+def language_of(invitation: Invitation) -> str | None:
+    """The language the respondent is expected to read: the one a started response was
+    answered in, else the invitation's (None: no preference)."""
+    if invitation.response is not None:
+        return invitation.response.language
+    return invitation.language
 
 
 def patient_reference(invitation: Invitation) -> str | None:
@@ -59,8 +69,11 @@ def patient_reference(invitation: Invitation) -> str | None:
     if reference is None:
         # No reference was given: the date the link was made is what the clinician can recall.
         made = invitation.created_at or utcnow()
-        reference = f"the patient whose survey link was made on {made:%-d %B %Y}"
-    return f"{reference}, wave {invitation.wave.number}"
+        reference = gettext(
+            "the patient whose survey link was made on %(date)s",
+            date=format_date(made, format="long"),
+        )
+    return gettext("%(reference)s, wave %(wave)s", reference=reference, wave=invitation.wave.number)
 
 
 def clinician_name(invitation: Invitation) -> str | None:
@@ -73,11 +86,11 @@ def clinician_name(invitation: Invitation) -> str | None:
 def check_open(invitation: Invitation) -> None:
     """Raise unless answers may still be saved through this invitation."""
     if invitation.state == InvitationState.SUBMITTED:
-        raise AlreadySubmitted("These answers were already sent. Thank you.")
+        raise AlreadySubmitted(gettext("These answers were already sent. Thank you."))
     if invitation.state == InvitationState.REVOKED:
-        raise InvitationClosed("This link was withdrawn by the clinic.")
+        raise InvitationClosed(gettext("This link was withdrawn by the clinic."))
     if invitation.is_expired():
-        raise InvitationClosed("This link has expired.")
+        raise InvitationClosed(gettext("This link has expired."))
 
 
 def mark_opened(invitation: Invitation) -> None:
@@ -110,7 +123,7 @@ def _refuse_claim(invitation: Invitation) -> None:
     db.session.rollback()
     db.session.refresh(invitation)
     check_open(invitation)
-    raise FlowError("This link cannot take answers right now.", status=409)
+    raise FlowError(gettext("This link cannot take answers right now."), status=409)
 
 
 def saved_answers(invitation: Invitation) -> dict[str, int | str]:
@@ -164,6 +177,7 @@ def save_page(
     if not _claim(invitation, InvitationState.STARTED):
         _refuse_claim(invitation)
     response = invitation.response or _start_response(invitation, user_agent, language)
+    response.language = language  # the language of the latest page: the one actually used
     _store_values(response, {k: v for k, v in page.values.items() if k not in page.cleared})
     _clear_values(response, page.cleared)
     response.last_saved_at = utcnow()
@@ -184,6 +198,7 @@ def save_answer(
     if not _claim(invitation, InvitationState.STARTED):
         _refuse_claim(invitation)
     response = invitation.response or _start_response(invitation, user_agent, language)
+    response.language = language  # the language of the latest page: the one actually used
     if value is None:
         _clear_values(response, {item_id})
     else:
@@ -223,7 +238,7 @@ def _commit() -> None:
     except IntegrityError:
         db.session.rollback()
         raise FlowError(
-            "Your answers were being saved twice at the same time. Please try again.",
+            gettext("Your answers were being saved twice at the same time. Please try again."),
             status=409,
         ) from None
 
@@ -256,6 +271,7 @@ def submit(
     if not _claim(invitation, InvitationState.SUBMITTED):
         _refuse_claim(invitation)
     response = invitation.response or _start_response(invitation, user_agent, language)
+    response.language = language  # the language of the latest page: the one actually used
     _store_values(response, answers or {})
     db.session.flush()
     answered = set(
@@ -288,9 +304,9 @@ def section_summary(section: Section, answers: dict[str, int | str]) -> list[tup
     for item in section.items:
         stored = answers.get(item.id)
         if stored is None:
-            label = "Not answered"
+            label = gettext("Not answered")
         elif stored == NOT_APPLICABLE:
-            label = item.not_applicable_label or "Does not apply"
+            label = item.not_applicable_label or gettext("Does not apply")
         else:
             label = item.scale.label(stored)
         rows.append((item.text, label))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import RadioField, SelectChoice
@@ -20,14 +21,16 @@ CONTROL_FIELDS = frozenset({"csrf_token", NAV_FIELD, CLEAR_FIELD})
 def item_choices(item: Item) -> list[SelectChoice]:
     choices = [SelectChoice(str(option.value), option.label) for option in item.scale.options]
     if item.not_applicable:
-        choices.append(SelectChoice(NOT_APPLICABLE, item.not_applicable_label or "Does not apply"))
+        label = item.not_applicable_label or gettext("Does not apply")
+        choices.append(SelectChoice(NOT_APPLICABLE, label))
     return choices
 
 
 @cache
-def section_form_class(form_id: str, section_index: int) -> type[FlaskForm]:
-    """A FlaskForm subclass with one optional radio field per item of the section."""
-    section = load_bank().form(form_id).sections[section_index]
+def section_form_class(form_id: str, section_index: int, language: str) -> type[FlaskForm]:
+    """A FlaskForm subclass with one optional radio field per item of the section, its labels in
+    ``language``."""
+    section = load_bank(language=language).form(form_id).sections[section_index]
     fields = {
         item.id: RadioField(
             item.text,
@@ -37,7 +40,7 @@ def section_form_class(form_id: str, section_index: int) -> type[FlaskForm]:
         )
         for item in section.items
     }
-    name = f"Section_{form_id.replace('-', '_')}_{section_index}"
+    name = f"Section_{form_id.replace('-', '_')}_{section_index}_{language}"
     return type(name, (FlaskForm,), fields)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from items import load_bank
+from survey.i18n import current_language, prefer_invitation_language, respondent_languages
 from survey.invitations import find_invitation
 from survey.models import Invitation, InvitationState
 from survey.respond import flow
@@ -20,20 +22,30 @@ from survey.respond.forms import (
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
 
-LANGUAGE = "en"
-
 
 def _invitation(token: str) -> Invitation:
     invitation = find_invitation(token)
     if invitation is None:
         abort(404)
+    prefer_invitation_language(flow.language_of(invitation))
     return invitation
+
+
+def _language() -> str:
+    """The language this page's form is shown and answered in: the page's own language when the
+    item bank has the form in it (it always does for a language the switch offers)."""
+    language = current_language()
+    return language if language in respondent_languages() else load_bank().language
+
+
+def _form(invitation: Invitation):
+    return flow.form_of(invitation, _language())
 
 
 def _closed_page(invitation: Invitation):
     """The page for a link that takes no more answers, or None when it is open."""
     if invitation.state == InvitationState.SUBMITTED:
-        return render_template("respond/already_submitted.html", form=flow.form_of(invitation))
+        return render_template("respond/already_submitted.html", form=_form(invitation))
     try:
         flow.check_open(invitation)
     except flow.InvitationClosed as closed:
@@ -42,7 +54,7 @@ def _closed_page(invitation: Invitation):
 
 
 def _section_index(invitation: Invitation, page: int) -> int:
-    if not 1 <= page <= len(flow.form_of(invitation).sections):
+    if not 1 <= page <= len(_form(invitation).sections):
         abort(404)
     return page - 1
 
@@ -59,7 +71,7 @@ def welcome(token: str):
     return render_template(
         "respond/welcome.html",
         token=token,
-        form=flow.form_of(invitation),
+        form=_form(invitation),
         resume_page=resume_page,
         about=flow.patient_reference(invitation),
         clinician=flow.clinician_name(invitation),
@@ -70,7 +82,7 @@ def welcome(token: str):
 def section(token: str, page: int):
     invitation = _invitation(token)
     index = _section_index(invitation, page)
-    form = flow.form_of(invitation)
+    form = _form(invitation)
     if request.method == "GET":
         closed = _closed_page(invitation)
         if closed is not None:
@@ -78,7 +90,7 @@ def section(token: str, page: int):
     else:
         flow.check_open(invitation)
     section_ = form.sections[index]
-    form_class = section_form_class(form.id, index)
+    form_class = section_form_class(form.id, index, _language())
     if request.method == "GET":
         saved = flow.saved_answers(invitation)
         page_form = form_class(
@@ -95,12 +107,12 @@ def section(token: str, page: int):
     if cleared is not None:
         # "Clear answer" on one question: keep the page's other answers, stay on this page.
         if cleared not in values:
-            raise flow.FlowError(f"This page has no question called {cleared}. Nothing was saved.")
+            raise flow.FlowError(_no_such_question(cleared))
         flow.save_page(
             invitation,
             flow.PageAnswers(resume_index=index, values=values, cleared=frozenset({cleared})),
             user_agent=request.user_agent.string,
-            language=LANGUAGE,
+            language=_language(),
         )
         return redirect(_page_url(token, page) + f"#q-{cleared}")
     going_back = request.form.get(NAV_FIELD) == "back"
@@ -109,7 +121,7 @@ def section(token: str, page: int):
         invitation,
         flow.PageAnswers(resume_index=resume_index, values=values),
         user_agent=request.user_agent.string,
-        language=LANGUAGE,
+        language=_language(),
     )
     if going_back:
         return redirect(
@@ -127,17 +139,28 @@ def save_answer(token: str):
     invitation = _invitation(token)
     flow.check_open(invitation)
     item_id = request.form.get("item", "")
-    item = next((i for i in flow.form_of(invitation).items if i.id == item_id), None)
+    item = next((i for i in _form(invitation).items if i.id == item_id), None)
     if item is None:
-        raise flow.FlowError(f"This form has no question called {item_id!r}. Nothing was saved.")
+        raise flow.FlowError(_no_such_question(item_id))
+    raw = request.form.get("value")
     try:
-        value = single_answer(item, request.form.get("value"))
-    except ValueError as error:
-        raise flow.FlowError(f"{error}. Nothing was saved.") from None
+        value = single_answer(item, raw)
+    except ValueError:
+        raise flow.FlowError(
+            gettext(
+                "%(value)s is not an answer to question %(item)s. Nothing was saved.",
+                value=repr(raw),
+                item=item.id,
+            )
+        ) from None
     flow.save_answer(
-        invitation, item.id, value, user_agent=request.user_agent.string, language=LANGUAGE
+        invitation, item.id, value, user_agent=request.user_agent.string, language=_language()
     )
     return {"saved": item.id, "value": value}
+
+
+def _no_such_question(names: str) -> str:
+    return gettext("This page has no question called %(names)s. Nothing was saved.", names=names)
 
 
 def _page_url(token: str, page: int) -> str:
@@ -147,13 +170,14 @@ def _page_url(token: str, page: int) -> str:
 def _reject_malformed_post(section_) -> None:
     unknown = unknown_fields(request.form, section_)
     if unknown:
-        raise flow.FlowError(
-            f"This page has no question called {', '.join(unknown)}. Nothing was saved."
-        )
+        raise flow.FlowError(_no_such_question(", ".join(unknown)))
     repeated = repeated_fields(request.form)
     if repeated:
         raise flow.FlowError(
-            f"More than one answer was sent for {', '.join(repeated)}. Nothing was saved."
+            gettext(
+                "More than one answer was sent for %(names)s. Nothing was saved.",
+                names=", ".join(repeated),
+            )
         )
 
 
@@ -177,7 +201,7 @@ def review(token: str):
     closed = _closed_page(invitation)
     if closed is not None:
         return closed
-    form = flow.form_of(invitation)
+    form = _form(invitation)
     answers = flow.saved_answers(invitation)
     sections = [
         (page, section_, flow.section_summary(section_, answers))
@@ -193,7 +217,7 @@ def review(token: str):
 def submit(token: str):
     invitation = _invitation(token)
     flow.check_open(invitation)
-    flow.submit(invitation, user_agent=request.user_agent.string, language=LANGUAGE)
+    flow.submit(invitation, user_agent=request.user_agent.string, language=_language())
     return redirect(url_for(".thanks", token=token))
 
 
@@ -202,7 +226,7 @@ def thanks(token: str):
     invitation = _invitation(token)
     if invitation.state != InvitationState.SUBMITTED:
         return redirect(url_for(".welcome", token=token))
-    return render_template("respond/thanks.html", form=load_bank().form(invitation.form))
+    return render_template("respond/thanks.html", form=_form(invitation))
 
 
 @bp.errorhandler(flow.FlowError)

@@ -1,6 +1,7 @@
 // Saves each answer of a survey page the moment it is chosen, so that closing the tab loses
 // nothing; "Clear answer" takes an answer back without reloading the page. The page works the
-// same without this script: Next, Back and "Clear answer" post the whole form.
+// same without this script: Next, Back and "Clear answer" post the whole form. Its messages come
+// translated in the form's data-* attributes (respond/section.html).
 (function () {
   "use strict";
   var form = document.querySelector("form[data-save-url]");
@@ -10,7 +11,7 @@
   var status = document.getElementById("save-status");
   var hint = document.getElementById("save-hint");
   if (hint) {
-    hint.textContent = "You may leave a question blank. Each answer is saved as soon as you choose it.";
+    hint.textContent = form.dataset.hint;
   }
 
   function say(text) {
@@ -43,15 +44,15 @@
     body.set("csrf_token", form.querySelector("input[name=csrf_token]").value);
     body.set("item", item);
     body.set("value", value);
-    say("Saving…");
+    say(form.dataset.saving);
     return fetch(form.getAttribute("data-save-url"), {
       method: "POST",
       body: body,
       credentials: "same-origin",
     }).then(function (response) {
-      say(response.ok ? "Saved." : "Not saved. Press Next to save this page.");
+      say(response.ok ? form.dataset.saved : form.dataset.notSaved);
     }).catch(function () {
-      say("Not saved: no connection. Press Next when you are back online.");
+      say(form.dataset.offline);
     });
   }
 

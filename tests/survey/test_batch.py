@@ -65,7 +65,7 @@ def test_each_bad_row_kind_is_named_with_its_line(app, staff):
         5: "appointment_date '03/12/2026' is not a date written YYYY-MM-DD",
         6: "duplicate of line 2",
         7: "e-mail: not an e-mail address (expected name@example.org)",
-        8: "language 'fr': the item bank has only en",
+        8: "language 'fr': expected one of en, es",
         9: "the reference is longer than 64 characters",
         10: "2 fields where the header names 5 columns",
         11: "the reference is empty",

@@ -107,7 +107,7 @@ def test_unknown_language_and_bad_address_store_nothing(app, clinician_id):
     from survey.invitations import InvitationError
 
     with app.app_context():
-        with pytest.raises(InvitationError, match="language 'fr': the item bank has only en"):
+        with pytest.raises(InvitationError, match="language 'fr': expected one of en, es"):
             invite_dyad(clinician_id, language="fr")
         with pytest.raises(InvitationError, match="not an e-mail address"):
             invite_dyad(clinician_id, email="nobody@nowhere")

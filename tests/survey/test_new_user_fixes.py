@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from babel.dates import format_date
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -242,7 +243,9 @@ def test_a_link_without_reference_tells_the_clinician_when_it_was_made(app, clin
         made = db.session.scalar(select(Invitation.created_at))
     page = client.get(links.clinician_url).text
     assert not re.search(r"relationship \d", page)
-    assert f"the patient whose survey link was made on {made:%-d %B %Y}, wave 1" in page
+    # The date as the page's language writes it (babel's "long" format: December 5, 2026).
+    day = format_date(made, "long", locale="en")
+    assert f"the patient whose survey link was made on {day}, wave 1" in page
 
 
 def test_the_patients_welcome_names_the_clinician(app, dyad_links, client):
