@@ -38,9 +38,9 @@ from .staff import PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
 
-# Every page is checked in each of these languages, chosen with ?lang= on every URL. Spanish
-# joins by adding "es" here once its catalogue is merged.
-LANGUAGES = ["en"]
+# Every page is checked in each of these languages, chosen with ?lang= on every URL; a new
+# language joins the check with one entry here.
+LANGUAGES = ["en", "es"]
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WIDTHS = {"desktop": (1280, 900), "phone": (360, 740)}
 NARROWEST = 320  # WCAG 1.4.10: 1280 px at 400% zoom
@@ -255,7 +255,7 @@ def _resumed_welcome(site, page, lang):
     page.goto(site.url(patient + "/1", lang))
     page.locator("fieldset.item label.choice").nth(2).click()
     page.locator("button[value=next]").click()
-    page.wait_for_url("**/2")
+    page.wait_for_url("**/2*")
     page.goto(site.url(patient, lang))
 
 
