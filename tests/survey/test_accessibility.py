@@ -42,7 +42,8 @@ pytestmark = pytest.mark.browser
 # language joins the check with one entry here.
 LANGUAGES = ["en", "es"]
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-WIDTHS = {"desktop": (1280, 900), "phone": (360, 740)}
+DESKTOP = {"width": 1280, "height": 900}
+WIDTHS = {"desktop": DESKTOP, "phone": {"width": 360, "height": 740}}
 NARROWEST = 320  # WCAG 1.4.10: 1280 px at 400% zoom
 
 STAFF_EMAILS = {
@@ -85,9 +86,7 @@ class Site:
 
     def tab(self, role: str):
         if role not in self.tabs:
-            context = self.browser.new_context(
-                viewport=dict(zip(("width", "height"), WIDTHS["desktop"], strict=True))
-            )
+            context = self.browser.new_context(viewport=DESKTOP)
             context.set_default_timeout(20_000)
             page = context.new_page()
             if role in STAFF_EMAILS:
@@ -477,9 +476,9 @@ PAGE_IDS = [visit.name for visit in PAGES]
 
 
 def show(site, visit: Visit, lang: str):
-    role = "visitor" if visit.role == "patient" else visit.role
+    role = "visitor" if visit.role == "patient" else visit.role  # both signed out, one tab
     page = site.tab(role)
-    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS["desktop"], strict=True)))
+    page.set_viewport_size(DESKTOP)
     page.evaluate("() => document.documentElement.style.removeProperty('font-size')")
     visit.go(site, page, lang)
     page.wait_for_load_state("load")
@@ -573,11 +572,11 @@ def test_page_meets_wcag_2_1_aa_and_reflows(site, visit, lang):
     page = show(site, visit, lang)
     assert page.evaluate("document.documentElement.lang") == lang
     report = []
-    for label, (width, height) in WIDTHS.items():
-        page.set_viewport_size({"width": width, "height": height})
+    for label, size in WIDTHS.items():
+        page.set_viewport_size(size)
         violations = axe_violations(page)
         if violations:
-            report.append(f"axe-core at {width} px ({label}):")
+            report.append(f"axe-core at {size['width']} px ({label}):")
             report.extend(describe(violations))
     report += reflow_problems(page)
     assert not report, f"{visit.name} [{lang}], {page.url}:\n" + "\n".join(report)
@@ -680,7 +679,7 @@ def test_the_patient_form_by_keyboard_alone(site):
     from survey.models import Answer, Response
 
     links = site.invite()
-    context = site.browser.new_context(viewport={"width": 1280, "height": 900})
+    context = site.browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     keys = Keyboard(page)
     page.goto(site.base + links.patient)
