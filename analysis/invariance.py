@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 from threadpoolctl import threadpool_limits
 
 from analysis import _sem
@@ -234,7 +234,7 @@ def _ml_steps(frame, items, factor_items, codes, labels):
                 "models": f"{more} vs {less}",
                 "chi2_diff": diff,
                 "df_diff": ddf,
-                "p": float(stats.chi2.sf(diff, ddf)),
+                "p": _sem.chi2_sf(diff, ddf),
                 "method": "likelihood ratio",
                 "delta_cfi": b["cfi"] - a["cfi"],
                 "delta_rmsea": b["rmsea"] - a["rmsea"],
@@ -259,7 +259,7 @@ def _ml_measures(layout, theta, covs, means, counts, converged) -> dict[str, Any
     return {
         "chi2": float(chi2),
         "df": int(df),
-        "p": float(stats.chi2.sf(chi2, df)),
+        "p": _sem.chi2_sf(chi2, df),
         "cfi": cfi(chi2, df, baseline, baseline_df),
         "tli": tli(chi2, df, baseline, baseline_df),
         "rmsea": rmsea(chi2, df, n_total, groups),
@@ -332,7 +332,7 @@ def _wlsmv_steps(frame, items, factor_items, codes, labels):
                 "models": f"{more} vs {less}",
                 "chi2_diff": diff,
                 "df_diff": ddf,
-                "p": float(stats.chi2.sf(diff, ddf)),
+                "p": _sem.chi2_sf(diff, ddf),
                 "method": "scaled-shifted difference (Satorra 2000; lavaan lavTestLRT)",
                 "delta_cfi": b["cfi_scaled"] - a["cfi_scaled"],
                 "delta_rmsea": b["rmsea_scaled"] - a["rmsea_scaled"],

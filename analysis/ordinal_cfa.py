@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 from threadpoolctl import threadpool_limits
 
 from analysis import _sem
@@ -499,7 +499,7 @@ def fit_measures(fit: WLSMVFit) -> dict[str, float | None]:
 
 
 def _pvalue(chi2: float, df: float) -> float:
-    return float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan")
+    return _sem.chi2_sf(chi2, df) if df > 0 else float("nan")
 
 
 def cfi(x2, df, x2_null, df_null, c_hat=1.0, c_hat_null=1.0) -> float:

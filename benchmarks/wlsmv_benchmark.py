@@ -12,7 +12,8 @@ median of ``--runs`` runs:
   (``c("loadings", "thresholds")``) fits, ``fitMeasures`` of each and ``lavTestLRT``.
 
 Both sides print the scaled chi-square and the robust CFI so that the table can show they agree.
-Run with ``.venv/bin/python benchmarks/wlsmv_benchmark.py [--rows N] [--runs N] [--skip-r]``.
+Run with ``.venv/bin/python benchmarks/wlsmv_benchmark.py [--rows N] [--runs N] [--skip-r]
+[--only cfa|invariance]``.
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-r", action="store_true")
+    parser.add_argument(
+        "--only",
+        choices=("cfa", "invariance"),
+        help="time one workload (lavaan's invariance fits take minutes)",
+    )
     args = parser.parse_args(argv)
     import json
 
@@ -95,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             ("cfa", [python, "-c", PYTHON_CFA], R_CFA),
             ("invariance", [python, "-c", PYTHON_INVARIANCE], R_INVARIANCE),
         ]
+        workloads = [w for w in workloads if args.only in (None, w[0])]
         print(f"{args.rows} rows x 30 items, 6 factors, 5 categories, complete")
         rows = []
         for label, command, r_script in workloads:

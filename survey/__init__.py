@@ -1,12 +1,19 @@
 """healing-survey: the Flask app where patients and clinicians answer paired questionnaires."""
 
-from pathlib import Path
+from __future__ import annotations
 
-from flask import Flask
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Flask is imported when an app is built, so that importing a survey module
+    # that needs no app (``healing-survey analyze DATA.csv``) does not pay for it
+    from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI and error pages."""
+    from flask import Flask
+
     app = Flask(__name__, instance_relative_config=True)
     configure(app, test_config)
     register_hardening(app)

@@ -1,7 +1,8 @@
-"""The ``healing-survey`` console script: Flask's CLI (run, db, shell) plus ours.
+"""The ``healing-survey`` command group: Flask's CLI (run, db, shell) plus ours.
 
 The group lists its commands without building the app, so ``healing-survey --help`` answers
-before Flask-SQLAlchemy, Alembic or the analysis stack are imported.
+before Flask-SQLAlchemy, Alembic or the analysis stack are imported. The console script enters
+through :func:`survey.console.run`, which runs ``analyze DATA.csv`` without this group.
 """
 
 import click

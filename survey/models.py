@@ -74,6 +74,11 @@ class Clinic(db.Model):
     retention_mode: Mapped[str] = mapped_column(
         String(16), default="delete", server_default="delete"
     )
+    # How the forms name the clinician: a key of the item bank's clinician_terms ("clinician",
+    # "doctor", "nurse_practitioner"), worded in each language by the bank (survey.clinics).
+    clinician_term: Mapped[str] = mapped_column(
+        String(32), default="clinician", server_default="clinician"
+    )
 
     clinicians: Mapped[list[Clinician]] = relationship(back_populates="clinic")
 
@@ -332,7 +337,8 @@ class ReleaseBlock(db.Model):
     """A fixed group of settled dyad waves whose answers are shown together (survey.release).
 
     One clinician, one wave number, one kind of dyad wave ("pair": both forms answered,
-    "patient" or "clinician": only that one), at least ``HEALING_SURVEY_MIN_CELL`` dyad waves.
+    "patient" or "clinician": only that one), one patient language, at least
+    ``HEALING_SURVEY_MIN_CELL`` dyad waves.
     Every aggregate is a union of whole blocks; membership never changes after release.
     """
 
@@ -341,6 +347,10 @@ class ReleaseBlock(db.Model):
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"), index=True)
     wave_number: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
+    # The patient's language of every dyad wave in the block (what the dashboard's language
+    # filter selects); None for a block whose members' language is unknown or mixed (released
+    # before blocks were split by language), which only views without that filter take.
+    language: Mapped[str | None] = mapped_column(String(16), index=True)
     released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The month (YYYY-MM, UTC) of the newest submission in the block: what date filters select.
     period_month: Mapped[str] = mapped_column(String(7), index=True)

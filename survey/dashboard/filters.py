@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from items import load_bank
 from survey.aggregates import DASHBOARD_FORMS, PERIODS
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?", re.ASCII)
@@ -23,6 +24,15 @@ class DashboardFilters:
     date_from: date | None = None
     date_to: date | None = None
     period: str = "quarter"
+    # The patient's language; None is every language. Blocks are split by it (survey.release).
+    language: str | None = None
+
+    @property
+    def language_choices(self) -> list[tuple[str, str]]:
+        """``(code, name)`` of every language the filter offers."""
+        from survey.languages import language_choices
+
+        return language_choices()
 
     def query(self) -> dict:
         """The filters as query-string arguments, for links that keep them."""
@@ -32,6 +42,7 @@ class DashboardFilters:
             "from": self.date_from and self.date_from.strftime("%Y-%m"),
             "to": self.date_to and self.date_to.strftime("%Y-%m"),
             "period": self.period,
+            "language": self.language,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -49,7 +60,8 @@ def _month(raw: str | None, name: str) -> date | None:
 
 
 def parse_filters(args) -> DashboardFilters:
-    """Read ``form``, ``wave``, ``from``, ``to`` and ``period`` from a query string."""
+    """Read ``form``, ``wave``, ``from``, ``to``, ``period`` and ``language`` from a query
+    string."""
     form = args.get("form") or "patient"
     if form not in DASHBOARD_FORMS:
         raise FilterError(f"form {form!r}: expected one of {', '.join(DASHBOARD_FORMS)}")
@@ -69,6 +81,15 @@ def parse_filters(args) -> DashboardFilters:
         raise FilterError(
             f"from {date_from:%Y-%m} is after to {date_to:%Y-%m}: the range must start first"
         )
+    language = args.get("language") or None
+    languages = load_bank().languages
+    if language is not None and language not in languages:
+        raise FilterError(f"language {language!r}: expected one of {', '.join(languages)}")
     return DashboardFilters(
-        form=form, wave=wave, date_from=date_from, date_to=date_to, period=period
+        form=form,
+        wave=wave,
+        date_from=date_from,
+        date_to=date_to,
+        period=period,
+        language=language,
     )

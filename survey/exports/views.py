@@ -16,6 +16,7 @@ from items import load_bank
 from survey.auth.access import actor_of, current_account, role_required
 from survey.exports.layout import ExportError
 from survey.exports.service import FORMATS, SELF_ASSESSMENT, ExportRequest, export_stream
+from survey.languages import language_choices
 from survey.models import Role, User
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -45,6 +46,8 @@ def index():
         # and everyone else gets them de-identified only. Offer nothing that would answer 400.
         self_assessment=SELF_ASSESSMENT,
         self_assessments_offered=_scope(account) is None,
+        languages=language_choices(),
+        translation=dict(load_bank().languages),
     )
 
 
@@ -58,6 +61,7 @@ def download():
         form=request.args.get("form", "patient"),
         deidentify=deidentify,
         clinic_id=_scope(account),
+        language=request.args.get("language") or None,
     )
     try:
         stream = export_stream(

@@ -216,3 +216,17 @@ def test_binary_and_three_category_items_match_lavaan(bfi_gender):
 def test_unidentified_model_is_refused(hs):
     with pytest.raises(ValueError, match="not identified"):
         measurement_invariance(hs, {"visual": ["x1", "x2"]}, "school")
+
+
+def test_chi2_p_values_are_scipy_stats_without_importing_it():
+    import itertools
+
+    from scipy import stats
+
+    from analysis._sem import chi2_sf
+
+    statistics = [-3.0, -0.5, 0.0, 1e-9, 0.7, 3.0, 55.5, 1e3, np.nan, np.inf]
+    dfs = [-1, 0, 0.5, 1, 2, 7.3, 390, np.nan]
+    for chi2, df in itertools.product(statistics, dfs):
+        expected = float(stats.chi2.sf(chi2, df))
+        assert chi2_sf(chi2, df) == pytest.approx(expected, rel=0, abs=0, nan_ok=True), (chi2, df)

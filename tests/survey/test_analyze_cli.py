@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -425,3 +427,42 @@ def test_the_csv_cfa_says_it_dropped_incomplete_rows(runner, tmp_path):
     assert report["cfa"]["n"] == complete < 2800
     note = f"the CFA used the {complete} of 2800 respondents who answered every item"
     assert any(n.startswith(note) for n in report["notes"]) and note in result.output
+
+
+def _console(*args: str) -> subprocess.CompletedProcess:
+    """The console script's entry point in a fresh interpreter; prints the heavy modules it
+    imported (on stderr, at exit, after Click's own exit)."""
+    code = (
+        "import atexit, sys\n"
+        "heavy = ('flask', 'werkzeug', 'sqlalchemy', 'flask_sqlalchemy', 'alembic',\n"
+        "         'sklearn', 'factor_analyzer', 'scipy.stats')\n"
+        "atexit.register(lambda: print('HEAVY', [m for m in heavy if m in sys.modules],\n"
+        "                              file=sys.stderr))\n"
+        f"sys.argv = ['healing-survey', *{list(args)!r}]\n"
+        "from survey.console import run\n"
+        "run()\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+
+def test_console_script_analyzes_a_csv_without_the_web_stack(tmp_path):
+    out = tmp_path / "out.json"
+    done = _console(
+        "analyze", str(BFI), "--scales", str(SPEC), "--factors", "5", "--json", f"{out}"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY []" in done.stderr
+    assert json.loads(out.read_text())["efa"]["n_factors"] == 5
+    refused = _console("analyze", str(tmp_path / "none.csv"), "--scales", str(SPEC))
+    assert refused.returncode == 1 and "no such file" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_console_script_sends_every_other_command_to_the_flask_group():
+    listed = _console("--help")
+    assert listed.returncode == 0, listed.stderr
+    for command in ("analyze", "clinic", "db", "demo", "run"):
+        assert f"  {command} " in listed.stdout
+    from_db = _console("analyze", "--from-db", "--help")
+    assert from_db.returncode == 0 and "--from-db" in from_db.stdout
+    assert "'flask'" in from_db.stderr  # the group, which builds the app for --from-db
