@@ -674,7 +674,12 @@ def _localize(source: _SourceBank, language: str | None, clinician_term: str | N
         form_id: _localize_form(form, translation, fill, scale_of)
         for form_id, form in bank.forms.items()
     }
-    return replace(bank, language=language, forms=MappingProxyType(forms))
+    return replace(
+        bank,
+        language=language,
+        forms=MappingProxyType(forms),
+        clinician_terms=MappingProxyType(dict(terms)),
+    )
 
 
 def _localize_form(form: Form, translation: _Translation | None, fill, scale_of) -> Form:

@@ -293,6 +293,7 @@ class ItemBank:
     # the language the items were written in, "draft" until a forward-backward translation and
     # review are recorded, then "reviewed"). Staff see the status; patients never do.
     languages: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({"en": "source"}))
+    # The terms a clinic may choose for the clinician, each worded in ``language``.
     clinician_terms: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType({"clinician": "clinician"})
     )

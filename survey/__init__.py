@@ -75,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     from survey.invitations.views import bp as invitations_bp
     from survey.respond.views import bp as respond_bp
     from survey.site import bp as site_bp
+    from survey.staff.consent import bp as consent_admin_bp
     from survey.staff.views import bp as staff_bp
 
     app.register_blueprint(site_bp)
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(consent_admin_bp)
     app.register_blueprint(invitations_bp)
     app.register_blueprint(cards_bp)
     app.register_blueprint(kiosk_bp)

@@ -3,8 +3,9 @@ construct with their reliability, the trend, the invitation funnel, and the pati
 comparison.
 
 Every number comes from whole release blocks (:mod:`survey.release`): the filters select blocks
-(wave number, month of the block), and every cell is a union of blocks of at least ``min_cell``
-responses, so any two cells an account can see differ by 0 or at least ``min_cell`` responses.
+(wave number, month of the block, the patient's language), and every cell is a union of blocks
+of at least ``min_cell`` responses, so any two cells an account can see differ by 0 or at least
+``min_cell`` responses.
 Every statistic comes from ``analysis``; this module selects the blocks and calls it. It knows
 nothing of requests or pages: the results are JSON-ready dictionaries.
 """
@@ -72,6 +73,13 @@ def month_range(date_from: date | None, date_to: date | None) -> tuple[str | Non
     if start is not None and end is not None and start > end:
         raise AggregateError(f"date range {date_from} to {date_to}: the start is after the end")
     return start, end
+
+
+def check_language(language: str | None) -> None:
+    """``AggregateError`` unless ``language`` is None (all) or one of the item bank's."""
+    known = load_bank().languages
+    if language is not None and language not in known:
+        raise AggregateError(f"language {language!r}: expected one of {', '.join(known)}")
 
 
 def _check_options(form: str, wave: int | None, min_cell: int, period: str) -> None:
@@ -147,13 +155,20 @@ def released_scores(
     months: tuple[str | None, str | None],
     min_cell: int,
     period: str = "quarter",
+    language: str | None = None,
 ):
     """The released responses to ``form`` in the selected blocks, one row each, with a
     ``period`` column (see :func:`period_label`). Every cell of :func:`clinic_summary` is a
     group of these rows."""
-    selection = BlockSelection(clinic_id, wave=wave, month_from=months[0], month_to=months[1])
+    selection = _selection(clinic_id, wave, months, language)
     return _with_periods(
         form_scores(released_dyad_waves(selection, min_cell=min_cell), form), period
+    )
+
+
+def _selection(clinic_id: int, wave, months, language) -> BlockSelection:
+    return BlockSelection(
+        clinic_id, wave=wave, month_from=months[0], month_to=months[1], language=language
     )
 
 
@@ -175,6 +190,7 @@ def clinic_summary(
     show_names: bool = True,
     period: str = "quarter",
     withdrawal_days: int | None = None,
+    language: str | None = None,
 ) -> dict:
     """Each clinician's score per construct beside the clinic's, the trend and the funnel,
     from whole release blocks (the clinic's complete blocks are released first).
@@ -198,6 +214,9 @@ def clinic_summary(
     withdrawal_days : int, optional
         Days after a submission before its dyad wave may be released; default
         ``HEALING_SURVEY_WITHDRAWAL_DAYS``.
+    language : str, optional
+        Only the blocks of dyad waves whose patient answered in this language (blocks are
+        split by it). The funnel and response rates count invitations of every language.
 
     Returns
     -------
@@ -211,11 +230,18 @@ def clinic_summary(
         of ``min_cell``.
     """
     _check_options(form, wave, min_cell, period)
+    check_language(language)
     clinic = _clinic(clinic_id)
     months = month_range(date_from, date_to)
     release_now(clinic.id, min_cell=min_cell, withdrawal_days=withdrawal_days)
     scores = released_scores(
-        clinic.id, form=form, wave=wave, months=months, min_cell=min_cell, period=period
+        clinic.id,
+        form=form,
+        wave=wave,
+        months=months,
+        min_cell=min_cell,
+        period=period,
+        language=language,
     )
     clinicians = _clinicians(clinic.id)
     clinician_ids = [c.id for c in clinicians]
@@ -228,7 +254,7 @@ def clinic_summary(
     }
     return {
         "clinic": {"id": clinic.id, "name": clinic.name},
-        "filters": _filters(form, wave, months, period),
+        "filters": _filters(form, wave, months, period, language),
         "min_cell": min_cell,
         "reliability_target": RELIABILITY_TARGET,
         "constructs": [{"id": c, "name": bank.constructs[c].name} for c in constructs],
@@ -248,7 +274,10 @@ def clinic_summary(
                     for j, p in enumerate(periods)
                 ],
                 "held_back": round_down(
-                    held_back_responses(clinic.id, form, clinician_id=clinician.id), min_cell
+                    held_back_responses(
+                        clinic.id, form, clinician_id=clinician.id, language=language
+                    ),
+                    min_cell,
                 ),
             }
             for i, clinician in enumerate(clinicians)
@@ -256,7 +285,7 @@ def clinic_summary(
         "funnel": invitation_funnel(
             clinic.id, form=form, wave=wave, months=months, min_cell=min_cell, scores=scores
         ),
-        "held_back": round_down(held_back_responses(clinic.id, form), min_cell),
+        "held_back": round_down(held_back_responses(clinic.id, form, language=language), min_cell),
         "response_rates": _response_rates(clinic.id, clinicians, wave, months, min_cell),
     }
 
@@ -289,6 +318,7 @@ def cell_members(
     date_to: date | None = None,
     min_cell: int,
     period: str = "quarter",
+    language: str | None = None,
 ) -> dict[tuple, frozenset[int]]:
     """The dyad waves behind every cell that :func:`clinic_summary` (both forms) and
     :func:`comparison_summary` show for one selection, without releasing anything:
@@ -300,8 +330,7 @@ def cell_members(
     """
     months = month_range(date_from, date_to)
     constructs = list(load_bank().form("patient").scale_spec().scales)
-    selection = BlockSelection(clinic_id, wave=wave, month_from=months[0], month_to=months[1])
-    frame = released_dyad_waves(selection, min_cell=min_cell)
+    frame = released_dyad_waves(_selection(clinic_id, wave, months, language), min_cell=min_cell)
     cells: dict[tuple, frozenset[int]] = {}
     for form in DASHBOARD_FORMS:
         scores = _with_periods(form_scores(frame, form), period)
@@ -319,13 +348,14 @@ def cell_members(
     return cells
 
 
-def _filters(form, wave, months, period) -> dict:
+def _filters(form, wave, months, period, language) -> dict:
     return {
         "form": form,
         "wave": wave,
         "date_from": None if months[0] is None else f"{months[0]}-01",
         "date_to": None if months[1] is None else _month_end(months[1]),
         "period": period,
+        "language": language,
     }
 
 
@@ -516,6 +546,7 @@ def comparison_summary(
     min_cell: int,
     show_names: bool = True,
     withdrawal_days: int | None = None,
+    language: str | None = None,
 ) -> dict:
     """Patient and clinician views of the same dyad waves, per construct, clinic and clinician.
 
@@ -530,10 +561,11 @@ def comparison_summary(
     comparison cell and the matching dashboard cell differ by whole blocks too.
     """
     _check_options("patient", wave, min_cell, "quarter")
+    check_language(language)
     clinic = _clinic(clinic_id)
     months = month_range(date_from, date_to)
     release_now(clinic.id, min_cell=min_cell, withdrawal_days=withdrawal_days)
-    selection = BlockSelection(clinic.id, wave=wave, month_from=months[0], month_to=months[1])
+    selection = _selection(clinic.id, wave, months, language)
     frame = released_dyad_waves(selection, min_cell=min_cell)
     pairs = frame[frame["kind"] == "pair"]
     bank = load_bank()
@@ -548,7 +580,7 @@ def comparison_summary(
             per_clinician[i][construct] = _comparison_cell(mine, construct, min_cell)
     return {
         "clinic": {"id": clinic.id, "name": clinic.name},
-        "filters": _filters("patient", wave, months, "quarter"),
+        "filters": _filters("patient", wave, months, "quarter", language),
         "min_cell": min_cell,
         "constructs": [{"id": c, "name": bank.constructs[c].name} for c in constructs],
         "overall": overall,

@@ -1,4 +1,5 @@
-"""Clinics and their clinicians: creating, renaming, retiring and listing them.
+"""Clinics and their clinicians: creating, renaming, retiring and listing them, and how a
+clinic's forms name the clinician.
 
 A retired clinic or clinician keeps its history (dyads, answers, dashboards) and gets no new
 invitations; retiring can be undone.
@@ -11,10 +12,12 @@ import re
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from items import BankError, ItemBank, load_bank
 from survey.extensions import db
 from survey.models import Clinic, Clinician, record_audit, utcnow
 
 NAME_MAX_LENGTH = 200
+DEFAULT_TERM = "clinician"
 
 
 class ClinicError(ValueError):
@@ -38,7 +41,12 @@ def _when(moment) -> str | None:
 
 
 def clinic_record(clinic: Clinic) -> dict:
-    return {"id": clinic.id, "name": clinic.name, "retired_at": _when(clinic.retired_at)}
+    return {
+        "id": clinic.id,
+        "name": clinic.name,
+        "clinician_term": clinic.clinician_term,
+        "retired_at": _when(clinic.retired_at),
+    }
 
 
 def clinician_record(clinician: Clinician) -> dict:
@@ -51,8 +59,74 @@ def clinician_record(clinician: Clinician) -> dict:
     }
 
 
-def add_clinic(name: str, *, actor: str = "cli") -> dict:
-    clinic = Clinic(name=_clean_name(name, "clinic"))
+# How a clinic's forms name the clinician ------------------------------------------------------
+
+
+def clinician_terms(language: str | None = None) -> dict[str, str]:
+    """The terms a clinic may choose for how its forms name the clinician, each worded in
+    ``language`` (the item bank's own language by default).
+
+    Examples
+    --------
+    >>> clinician_terms()
+    {'clinician': 'clinician', 'doctor': 'doctor', 'nurse_practitioner': 'nurse practitioner'}
+    >>> clinician_terms("es")["doctor"]
+    'médico'
+    """
+    return dict(load_bank(language=language).clinician_terms)
+
+
+def _check_term(term: str | None) -> str:
+    term = (term or "").strip()
+    known = clinician_terms()
+    if term not in known:
+        raise ClinicError(
+            f"clinician term {term!r} is not one the forms know; expected one of: "
+            f"{', '.join(known)}"
+        )
+    return term
+
+
+def form_bank(clinic: Clinic | None, language: str | None = None) -> ItemBank:
+    """The item bank as ``clinic``'s respondents read it: in ``language`` (the bank's own by
+    default), naming the clinician as the clinic chose. Every page or file that shows a form
+    for one clinic loads the bank through here.
+
+    Raises
+    ------
+    ClinicError
+        If ``language`` is not one of the bank's, or the clinic's term is no longer in it.
+    """
+    term = None if clinic is None else clinic.clinician_term
+    try:
+        return load_bank(language=language, clinician_term=term)
+    except BankError as error:
+        raise ClinicError(str(error)) from None
+
+
+def set_clinician_term(clinic_id: int, term: str, *, actor: str = "cli") -> dict:
+    """Choose how the clinic's forms name the clinician (audited); the same term in every
+    language, worded by the item bank."""
+    clinic = _clinic_by_id(clinic_id)
+    term = _check_term(term)
+    if term == clinic.clinician_term:
+        return clinic_record(clinic)
+    old = clinic.clinician_term
+    clinic.clinician_term = term
+    record_audit(actor, "clinic.clinician_term", f"clinic:{clinic.id}", old=old, new=term)
+    db.session.commit()
+    return clinic_record(clinic)
+
+
+def set_clinician_term_by_name(name: str, term: str, *, actor: str = "cli") -> dict:
+    return set_clinician_term(find_clinic(name).id, term, actor=actor)
+
+
+def add_clinic(name: str, *, clinician_term: str | None = None, actor: str = "cli") -> dict:
+    clinic = Clinic(
+        name=_clean_name(name, "clinic"),
+        clinician_term=DEFAULT_TERM if clinician_term is None else _check_term(clinician_term),
+    )
     db.session.add(clinic)
     try:
         db.session.flush()
@@ -61,7 +135,9 @@ def add_clinic(name: str, *, actor: str = "cli") -> dict:
         raise ClinicError(
             f"a clinic named {clinic.name!r} already exists; choose another name"
         ) from None
-    record_audit(actor, "clinic.create", f"clinic:{clinic.id}")
+    record_audit(
+        actor, "clinic.create", f"clinic:{clinic.id}", clinician_term=clinic.clinician_term
+    )
     db.session.commit()
     return clinic_record(clinic)
 

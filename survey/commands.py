@@ -12,6 +12,7 @@ from survey.analysis_command import analyze
 from survey.api.commands import token
 from survey.audit.commands import audit
 from survey.auth.commands import user
+from survey.consent.commands import set_withdrawal
 from survey.delivery.commands import send
 from survey.exports.commands import export, import_redcap
 from survey.invitations.commands import invitation, invite
@@ -49,20 +50,51 @@ def _json_option(what: str):
     return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON.")
 
 
-@click.group(cls=AppGroup, help="Create, list, rename and retire clinics.")
+@click.group(cls=AppGroup, help="Create, list, rename, retire and set up clinics.")
 def clinic():
     pass
 
 
+CLINICIAN_TERM_HELP = (
+    "How the clinic's forms name the clinician: clinician (default), doctor or "
+    "nurse_practitioner (the item bank's clinician_terms), in every language."
+)
+
+
+def _term_line(record: dict) -> str:
+    from survey.clinics import clinician_terms
+
+    return f"the forms say 'your {clinician_terms()[record['clinician_term']]}'"
+
+
 @clinic.command("add", help="Add a clinic.")
 @click.argument("name")
+@click.option("--clinician-term", default=None, help=CLINICIAN_TERM_HELP)
 @_json_option("the new clinic")
-def clinic_add(name: str, as_json: bool):
+def clinic_add(name: str, clinician_term: str | None, as_json: bool):
     from survey.clinics import ClinicError, add_clinic
 
     with _fail_on(ClinicError):
-        record = add_clinic(name)
-    _emit(record, as_json=as_json, lines=[f"clinic {record['id']}: {record['name']}"])
+        record = add_clinic(name, clinician_term=clinician_term)
+    _emit(
+        record,
+        as_json=as_json,
+        lines=[f"clinic {record['id']}: {record['name']} ({_term_line(record)})"],
+    )
+
+
+@clinic.command("set", help="Change a clinic's settings (audited).")
+@click.argument("name")
+@click.option("--clinician-term", default=None, help=CLINICIAN_TERM_HELP)
+@_json_option("the clinic")
+def clinic_set(name: str, clinician_term: str | None, as_json: bool):
+    from survey.clinics import ClinicError, set_clinician_term_by_name
+
+    if clinician_term is None:
+        raise click.UsageError("nothing to change; give --clinician-term")
+    with _fail_on(ClinicError):
+        record = set_clinician_term_by_name(name, clinician_term)
+    _emit(record, as_json=as_json, lines=[f"{record['name']}: {_term_line(record)}"])
 
 
 @clinic.command("list", help="List the clinics.")
@@ -74,11 +106,12 @@ def clinic_list(as_json: bool):
     _emit(
         records,
         as_json=as_json,
-        lines=[f"{r['id']}\t{r['name']}{_retired(r)}" for r in records],
+        lines=[f"{r['id']}\t{r['name']}\t{r['clinician_term']}{_retired(r)}" for r in records],
     )
 
 
 clinic.add_command(set_retention)
+clinic.add_command(set_withdrawal)
 
 
 @click.group(cls=AppGroup, help="Create, list, rename and retire clinicians.")

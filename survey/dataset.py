@@ -13,6 +13,7 @@ from itertools import chain
 
 from sqlalchemy import case, func, literal, select
 
+from survey.consent.models import ConsentText
 from survey.extensions import db
 from survey.models import Answer, Clinic, Clinician, Dyad, Invitation, Response, Wave
 
@@ -54,6 +55,10 @@ class ResponseRecord:
     language: str
     user_agent_class: str
     answers: dict[str, int | str] = field(default_factory=dict)
+    # The version of the information text shown before the first question, and "agreed" (to
+    # its consent question) or "informed" (no question); None where no page was shown.
+    consent_version: int | None = None
+    consent: str | None = None
 
     def value(self, item_id: str) -> int | None:
         """The numeric answer, or None for a code or a missing answer."""
@@ -79,8 +84,11 @@ def _response_query(selection: ResponseFilter):
             Response.bank_version,
             Response.language,
             Response.user_agent_class,
+            ConsentText.version,
+            Response.consent_answer,
         )
         .join(Invitation, Response.invitation_id == Invitation.id)
+        .outerjoin(ConsentText, Response.consent_text_id == ConsentText.id)
         .join(Clinician, Invitation.clinician_id == Clinician.id)
         .join(Clinic, Clinician.clinic_id == Clinic.id)
         .outerjoin(Wave, Invitation.wave_id == Wave.id)
@@ -143,9 +151,14 @@ def iter_response_chunks(
         )
         for response_id, item_id, value, code in answer_rows:
             answers[response_id][item_id] = value if code is None else code
-        yield [ResponseRecord(*row, answers=answers[row[0]]) for row in rows]
+        yield [_record(row, answers[row[0]]) for row in rows]
         last_id = rows[-1][0]
         db.session.expunge_all()
+
+
+def _record(row, answers: dict[str, int | str]) -> ResponseRecord:
+    *where, consent_version, consent = row
+    return ResponseRecord(*where, answers=answers, consent_version=consent_version, consent=consent)
 
 
 def iter_responses(

@@ -14,7 +14,7 @@ from pathlib import Path
 from babel import Locale
 from babel.support import NullTranslations, Translations
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import Babel, get_locale, refresh
+from flask_babel import Babel, get_locale, gettext, refresh
 
 from items import load_bank
 
@@ -55,6 +55,17 @@ def translation_statuses() -> dict[str, str]:
 def language_label(code: str) -> str:
     """A language's name in the page's language, for staff pages: "Spanish" on an English page."""
     return Locale.parse(code).get_display_name(current_language()) or code
+
+
+def translation_status_label(status: str) -> str:
+    """An item-bank translation status ("source", "draft", "reviewed") in the page's language,
+    for staff pages; an unknown status is shown as it is."""
+    labels = {
+        "source": gettext("source"),
+        "draft": gettext("draft"),
+        "reviewed": gettext("reviewed"),
+    }
+    return labels.get(status, status)
 
 
 def language_name(code: str) -> str:
@@ -125,5 +136,6 @@ def register_i18n(app: Flask) -> None:
         supported_languages=supported_languages,
         language_name=language_name,
         language_label=language_label,
+        translation_status_label=translation_status_label,
         respondent_languages=respondent_languages,
     )

@@ -74,12 +74,23 @@ class Clinic(db.Model):
     retention_mode: Mapped[str] = mapped_column(
         String(16), default="delete", server_default="delete"
     )
+    # How the forms name the clinician: a key of the item bank's clinician_terms ("clinician",
+    # "doctor", "nurse_practitioner"), worded in each language by the bank (survey.clinics).
+    clinician_term: Mapped[str] = mapped_column(
+        String(32), default="clinician", server_default="clinician"
+    )
+    # Days after submission during which a patient may withdraw their answers from their link
+    # (0: no withdrawal). Each response keeps the deadline it was given (withdrawable_until).
+    withdrawal_days: Mapped[int] = mapped_column(default=30, server_default="30")
 
     clinicians: Mapped[list[Clinician]] = relationship(back_populates="clinic")
 
     __table_args__ = (
         CheckConstraint("retention_years >= 1", name="retention_years_positive"),
         CheckConstraint("retention_mode IN ('delete', 'deidentify')", name="known_retention_mode"),
+        CheckConstraint(
+            "withdrawal_days >= 0 AND withdrawal_days <= 365", name="withdrawal_days_in_range"
+        ),
     )
 
 
@@ -189,10 +200,27 @@ class Response(db.Model):
     resume_section: Mapped[int] = mapped_column(Integer, default=0)
     # Set when retention kept this response only de-identified (dates coarsened to the year).
     deidentified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The information text shown before the first question (survey.consent), and what the
+    # respondent did with it: "agreed" to the consent question, or "informed" (no question).
+    consent_text_id: Mapped[int | None] = mapped_column(ForeignKey("consent_text.id"), index=True)
+    consent_answer: Mapped[str | None] = mapped_column(String(16))
+    # Until when the patient may withdraw these answers; fixed at submission from the clinic's
+    # period, so a later change of the period never reopens a released response.
+    withdrawable_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     invitation: Mapped[Invitation] = relationship(back_populates="response")
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint(
+            "consent_answer IS NULL OR consent_answer IN ('agreed', 'informed')",
+            name="known_consent_answer",
+        ),
+        CheckConstraint(
+            "(consent_answer IS NULL) = (consent_text_id IS NULL)", name="consent_with_its_text"
+        ),
     )
 
 
@@ -332,7 +360,8 @@ class ReleaseBlock(db.Model):
     """A fixed group of settled dyad waves whose answers are shown together (survey.release).
 
     One clinician, one wave number, one kind of dyad wave ("pair": both forms answered,
-    "patient" or "clinician": only that one), at least ``HEALING_SURVEY_MIN_CELL`` dyad waves.
+    "patient" or "clinician": only that one), one patient language, at least
+    ``HEALING_SURVEY_MIN_CELL`` dyad waves.
     Every aggregate is a union of whole blocks; membership never changes after release.
     """
 
@@ -341,6 +370,10 @@ class ReleaseBlock(db.Model):
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"), index=True)
     wave_number: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
+    # The patient's language of every dyad wave in the block (what the dashboard's language
+    # filter selects); None for a block whose members' language is unknown or mixed (released
+    # before blocks were split by language), which only views without that filter take.
+    language: Mapped[str | None] = mapped_column(String(16), index=True)
     released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The month (YYYY-MM, UTC) of the newest submission in the block: what date filters select.
     period_month: Mapped[str] = mapped_column(String(7), index=True)

@@ -3,8 +3,13 @@ account can request differ by fewer than ``HEALING_SURVEY_MIN_CELL`` responses.
 
 A dyad wave (one patient form and one clinician form about the same relationship) is *settled*
 once it can no longer change: each of its invitations is submitted, revoked or expired, at least
-one was submitted, and the withdrawal window after its newest submission has passed. Settled dyad
-waves are grouped, in the order of their newest submission, by clinician, wave number and kind:
+one was submitted, and no answer in it can still be withdrawn: every response's own
+``withdrawable_until`` (fixed at submission from its clinic's withdrawal period, see
+survey.consent.withdrawal) has passed, and so has the global minimum wait after the newest
+submission (``HEALING_SURVEY_WITHDRAWAL_DAYS``). Settled dyad waves are grouped, in the order of
+their newest submission, by clinician, wave number, the patient's language (the language the
+patient answered in, else the one the patient was invited in; unknown is a group of its own) and
+kind:
 
 - ``pair``: both forms answered;
 - ``patient``: only the patient answered;
@@ -16,6 +21,10 @@ was answered: in a pair, by both). If that never happens because a construct is 
 answered, the block is released anyway at ``PATIENCE * min_cell`` dyad waves, and a construct
 with fewer than ``min_cell`` usable scores in it is left out of every aggregate for that block,
 for good. A block's membership never changes.
+
+Because the languages are kept apart too, a view of one language takes whole blocks, so it and
+the view of all languages differ by whole blocks (a block mixing 4 English answers and 1 Spanish
+one would let the difference of the two views show the one Spanish patient's answers).
 
 Because the three kinds are kept apart, every cell of every view (a form's scores, or the
 patient-clinician comparison, which uses pairs only) takes from each block either all of the
@@ -85,6 +94,7 @@ class _DyadWave:
     number: int
     kind: str
     newest: datetime
+    language: str | None = None
 
 
 # --- settling ------------------------------------------------------------------------------
@@ -96,9 +106,11 @@ def settled_dyad_waves(
     """The clinic's unreleased dyad waves that can no longer change, newest submission last,
     and how many unreleased dyad waves with a submission are not settled yet.
 
-    The withdrawal window is the hook for withdrawing answers after submission (issue 12): a
-    dyad wave is not settled until ``withdrawal_days`` have passed since its newest submission,
-    so a withdrawal can never take a response out of a released block.
+    A dyad wave is not settled while any of its responses can be withdrawn (its
+    ``withdrawable_until``, from the clinic's period when it was submitted, is still ahead) nor
+    before ``withdrawal_days`` (a floor for every clinic) have passed since its newest
+    submission, so a withdrawal can never take a response out of a released block. An
+    invitation whose answers were withdrawn counts as closed and unanswered.
     """
     rows = db.session.execute(
         select(
@@ -109,6 +121,9 @@ def settled_dyad_waves(
             Invitation.state,
             Invitation.expires_at,
             Response.submitted_at,
+            Response.withdrawable_until,
+            Invitation.language,
+            Response.language,
         )
         .join(Dyad, Wave.dyad_id == Dyad.id)
         .join(Clinician, Dyad.clinician_id == Clinician.id)
@@ -121,26 +136,45 @@ def settled_dyad_waves(
         )
     )
     waves: dict[int, dict] = {}
-    for wave_id, clinician_id, number, form, state, expires_at, submitted_at in rows:
+    for row in rows:
+        wave_id, clinician_id, number, form, state, expires_at, submitted_at, until = row[:8]
         entry = waves.setdefault(
-            wave_id, {"clinician_id": clinician_id, "number": number, "open": False, "at": {}}
+            wave_id,
+            {
+                "clinician_id": clinician_id,
+                "number": number,
+                "open": False,
+                "at": {},
+                "until": [],
+                "lang": None,
+            },
         )
         submitted = state == InvitationState.SUBMITTED and submitted_at is not None
-        # An invitation that is neither answered, revoked nor expired may still be answered.
-        entry["open"] |= not (submitted or state == InvitationState.REVOKED or expires_at <= now)
+        if form == "patient":
+            invited_in, answered_in = row[8:]
+            entry["lang"] = (answered_in if submitted else None) or invited_in
+        # An invitation that is neither answered (or withdrawn), revoked nor expired may still
+        # be answered.
+        closed = state in (InvitationState.SUBMITTED, InvitationState.REVOKED)
+        entry["open"] |= not (closed or expires_at <= now)
         if submitted:
             entry["at"][form] = submitted_at
+            if until is not None:
+                entry["until"].append(until)
     settled, waiting = [], 0
     window = timedelta(days=withdrawal_days)
     for wave_id, entry in waves.items():
         if not entry["at"]:
             continue
         newest = max(entry["at"].values())
-        if entry["open"] or newest + window > now:
+        withdrawable = any(until > now for until in entry["until"])
+        if entry["open"] or withdrawable or newest + window > now:
             waiting += 1
             continue
         kind = "pair" if len(entry["at"]) == 2 else _KIND_OF_ONE[next(iter(entry["at"]))]
-        settled.append(_DyadWave(wave_id, entry["clinician_id"], entry["number"], kind, newest))
+        settled.append(
+            _DyadWave(wave_id, entry["clinician_id"], entry["number"], kind, newest, entry["lang"])
+        )
     settled.sort(key=lambda w: (w.newest, w.wave_id))
     return settled, waiting
 
@@ -303,7 +337,7 @@ def _release_clinic(clinic_id: int, min_cell: int, withdrawal_days: int, now: da
 def _groups(settled: list[_DyadWave], min_cell: int) -> list[list[_DyadWave]]:
     groups: dict[tuple, list[_DyadWave]] = defaultdict(list)
     for wave in settled:
-        groups[(wave.clinician_id, wave.number, wave.kind)].append(wave)
+        groups[(wave.clinician_id, wave.number, wave.language, wave.kind)].append(wave)
     return [group for group in groups.values() if len(group) >= min_cell]
 
 
@@ -341,6 +375,7 @@ def _store_block(clinic_id: int, members: list[_DyadWave], now: datetime) -> Non
         clinician_id=members[0].clinician_id,
         wave_number=members[0].number,
         kind=kind,
+        language=members[0].language,
         released_at=now,
         period_month=max(w.newest for w in members).strftime("%Y-%m"),
         dyad_waves=size,
@@ -365,13 +400,15 @@ def _store_block(clinic_id: int, members: list[_DyadWave], now: datetime) -> Non
 
 @dataclass(frozen=True)
 class BlockSelection:
-    """Which blocks a view takes: any of these ``None`` means all."""
+    """Which blocks a view takes: any of these ``None`` means all (a language filter takes
+    only blocks of that patient language, never those whose language is unknown)."""
 
     clinic_id: int
     wave: int | None = None
     month_from: str | None = None
     month_to: str | None = None
     clinician_id: int | None = None
+    language: str | None = None
 
 
 def selected_blocks(selection: BlockSelection):
@@ -393,6 +430,8 @@ def selected_blocks(selection: BlockSelection):
         query = query.where(ReleaseBlock.period_month <= selection.month_to)
     if selection.clinician_id is not None:
         query = query.where(ReleaseBlock.clinician_id == selection.clinician_id)
+    if selection.language is not None:
+        query = query.where(ReleaseBlock.language == selection.language)
     rows = db.session.execute(query.order_by(ReleaseBlock.id)).all()
     columns = ["block_id", "clinician_id", "wave_number", "kind", "period_month"]
     return pd.DataFrame(rows, columns=columns)
@@ -441,9 +480,12 @@ def form_scores(frame, form: str):
     return rows[meta + list(renamed)].rename(columns=renamed)
 
 
-def held_back_responses(clinic_id: int, form: str, *, clinician_id: int | None = None) -> int:
+def held_back_responses(
+    clinic_id: int, form: str, *, clinician_id: int | None = None, language: str | None = None
+) -> int:
     """Submitted responses to ``form`` whose dyad wave is in no block yet (exact; round it
-    before showing it)."""
+    before showing it); with ``language``, only dyad waves whose patient answered in it (or,
+    not having answered, was invited in it)."""
     from sqlalchemy import func
 
     query = (
@@ -460,4 +502,27 @@ def held_back_responses(clinic_id: int, form: str, *, clinician_id: int | None =
     )
     if clinician_id is not None:
         query = query.where(Clinician.id == clinician_id)
+    if language is not None:
+        query = query.where(_patient_language(Wave.id) == language)
     return db.session.scalar(query) or 0
+
+
+def _patient_language(wave_id):
+    """The language of a dyad wave's patient, as a correlated SQL expression: the language of
+    the patient's submitted response, else the one the patient was invited in (as blocks have
+    it, see :func:`settled_dyad_waves`)."""
+    from sqlalchemy import func
+    from sqlalchemy.orm import aliased
+
+    invitation, response = aliased(Invitation), aliased(Response)
+    return (
+        select(func.coalesce(response.language, invitation.language))
+        .select_from(invitation)
+        .outerjoin(
+            response,
+            (response.invitation_id == invitation.id) & response.submitted_at.is_not(None),
+        )
+        .where(invitation.wave_id == wave_id, invitation.form == "patient")
+        .limit(1)
+        .scalar_subquery()
+    )

@@ -87,16 +87,21 @@ def database_url_for_tests(tmp_path_factory) -> str:
         engine.dispose()
 
 
-@pytest.fixture
-def app(database_url_for_tests):
-    app = create_app(app_settings(database_url_for_tests))
-    yield app
+def clear_tables(app) -> None:
+    """Empty every table, so the next test starts from the schema alone."""
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
             for table in reversed(db.metadata.sorted_tables):
                 connection.execute(table.delete())
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url_for_tests):
+    app = create_app(app_settings(database_url_for_tests))
+    yield app
+    clear_tables(app)
 
 
 @pytest.fixture

@@ -82,6 +82,8 @@ def openapi_document() -> dict:
             "required": ["version", "id", "title", "sections"],
             "properties": {
                 "version": {"type": "string"},
+                "language": {"type": "string"},
+                "translation": {"type": "string", "enum": ["source", "draft", "reviewed"]},
                 "id": {"type": "string"},
                 "title": {"type": "string"},
                 "intro": {"type": "string"},
@@ -232,8 +234,16 @@ def openapi_document() -> dict:
         "/forms/{form_id}": {
             "get": {
                 "summary": "One form with its sections and items",
-                "parameters": [form_param],
-                "responses": {"200": _json(_ref("Form"), "The form.")} | _errors(401, 404),
+                "parameters": [
+                    form_param,
+                    {
+                        "name": "language",
+                        "in": "query",
+                        "description": "The language of the texts (default: the bank's own).",
+                        "schema": {"type": "string", "enum": list(load_bank().languages)},
+                    },
+                ],
+                "responses": {"200": _json(_ref("Form"), "The form.")} | _errors(400, 401, 404),
             }
         },
         "/forms/{form_id}/report": {
@@ -318,6 +328,13 @@ def openapi_document() -> dict:
                         "name": "date_to",
                         "in": "query",
                         "schema": {"type": "string", "format": "date"},
+                    },
+                    {
+                        "name": "language",
+                        "in": "query",
+                        "description": "Only the release blocks of patients who answered in "
+                        "this language (blocks are split by it).",
+                        "schema": {"type": "string", "enum": list(load_bank().languages)},
                     },
                 ],
                 "responses": {"200": _json(_ref("ClinicSummary"), "The aggregates.")}

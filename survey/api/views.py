@@ -200,8 +200,19 @@ def list_forms():
 
 @bp.get("/forms/<form_id>")
 def read_form(form_id: str):
-    bank = load_bank()
-    return jsonify({"version": bank.version, **bank.form(_form_id(form_id)).to_dict()})
+    """One form, its texts in ``?language=`` (the bank's own by default) with that
+    translation's status."""
+    form_id = _form_id(form_id)
+    language = _choice_arg("language", tuple(load_bank().languages))
+    bank = load_bank(language=language)
+    return jsonify(
+        {
+            "version": bank.version,
+            "language": bank.language,
+            "translation": bank.languages[bank.language],
+            **bank.form(form_id).to_dict(),
+        }
+    )
 
 
 @bp.get("/forms/<form_id>/report")
@@ -430,6 +441,7 @@ def clinic_summary(clinic_id: int):
             date_to=_date_arg("date_to"),
             min_cell=current_app.config["HEALING_SURVEY_MIN_CELL"],
             show_names=may_see_names(account),
+            language=_choice_arg("language", tuple(load_bank().languages)),
         )
     except AggregateError as error:
         status = 404 if "no clinic" in str(error) else 400

@@ -8,6 +8,7 @@ from datetime import date
 
 from flask_babel import gettext
 
+from items import load_bank
 from survey.aggregates import DASHBOARD_FORMS, PERIODS
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?", re.ASCII)
@@ -25,6 +26,16 @@ class DashboardFilters:
     date_from: date | None = None
     date_to: date | None = None
     period: str = "quarter"
+    # The patient's language; None is every language. Blocks are split by it (survey.release).
+    language: str | None = None
+
+    @property
+    def language_choices(self) -> list[tuple[str, str]]:
+        """``(code, name)`` of every language the filter offers, named in the page's language."""
+        from survey.i18n import current_language
+        from survey.languages import language_choices
+
+        return language_choices(current_language())
 
     def query(self) -> dict:
         """The filters as query-string arguments, for links that keep them."""
@@ -34,6 +45,7 @@ class DashboardFilters:
             "from": self.date_from and self.date_from.strftime("%Y-%m"),
             "to": self.date_to and self.date_to.strftime("%Y-%m"),
             "period": self.period,
+            "language": self.language,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -64,7 +76,8 @@ def _not_one_of(name: str, value: str, allowed) -> str:
 
 
 def parse_filters(args) -> DashboardFilters:
-    """Read ``form``, ``wave``, ``from``, ``to`` and ``period`` from a query string."""
+    """Read ``form``, ``wave``, ``from``, ``to``, ``period`` and ``language`` from a query
+    string."""
     form = args.get("form") or "patient"
     if form not in DASHBOARD_FORMS:
         raise FilterError(_not_one_of("form", form, DASHBOARD_FORMS))
@@ -90,6 +103,15 @@ def parse_filters(args) -> DashboardFilters:
                 end=f"{date_to:%Y-%m}",
             )
         )
+    language = args.get("language") or None
+    languages = load_bank().languages
+    if language is not None and language not in languages:
+        raise FilterError(_not_one_of("language", language, languages))
     return DashboardFilters(
-        form=form, wave=wave, date_from=date_from, date_to=date_to, period=period
+        form=form,
+        wave=wave,
+        date_from=date_from,
+        date_to=date_to,
+        period=period,
+        language=language,
     )

@@ -75,6 +75,7 @@ def _clinic_summary(clinic_id: int, filters, *, show_names: bool = True) -> dict
         period=filters.period,
         min_cell=_min_cell(),
         show_names=show_names,
+        language=filters.language,
     )
 
 
@@ -86,6 +87,7 @@ def _comparison_summary(clinic_id: int, filters, *, show_names: bool = True) -> 
         date_to=filters.date_to,
         min_cell=_min_cell(),
         show_names=show_names,
+        language=filters.language,
     )
 
 

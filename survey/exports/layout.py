@@ -50,6 +50,13 @@ IDENTIFIED_COLUMNS = (
     Column("started_at", "Started (UTC, ISO 8601)", "datetime"),
     Column("submitted_at", "Submitted (UTC, ISO 8601)", "datetime"),
     Column("duration_seconds", "Seconds from start to submission", "int"),
+    Column(
+        "consent_version",
+        "Version of the information (and consent) text shown before the first question; "
+        "empty: none shown",
+        "int",
+    ),
+    Column("consent", "agreed (to the consent question) or informed (information only)", "text"),
 )
 # De-identified: pseudonyms instead of ids and names, no free text, dates to the month.
 DEIDENTIFIED_COLUMNS = (
@@ -65,6 +72,13 @@ DEIDENTIFIED_COLUMNS = (
     Column("started_month", "Month started (UTC, YYYY-MM)", "text"),
     Column("submitted_month", "Month submitted (UTC, YYYY-MM)", "text"),
     Column("duration_seconds", "Seconds from start to submission", "int"),
+    Column(
+        "consent_version",
+        "Version of the information (and consent) text shown before the first question; "
+        "empty: none shown",
+        "int",
+    ),
+    Column("consent", "agreed (to the consent question) or informed (information only)", "text"),
 )
 LONG_ITEM_COLUMNS = (
     Column("item_id", "Item id", "text"),
@@ -111,11 +125,26 @@ def _month(moment: datetime | None) -> str:
 
 @dataclass(frozen=True)
 class Layout:
-    """What an export of one form holds: metadata columns, then the items in bank order."""
+    """What an export of one form holds: metadata columns, then the items in bank order.
+
+    ``language`` is the language of the item texts and labels (the responses in the file may
+    be of any language: their ``language`` column says which); ``translation`` is that text's
+    status in the bank ("source", "draft" or "reviewed").
+    """
 
     form: Form
     deidentified: bool
     pseudonyms: Pseudonymizer | None
+    language: str = "en"
+    translation: str = "source"
+    clinician_term: str | None = None
+
+    def form_in(self, language: str | None) -> Form:
+        """The form worded in ``language`` (as one response was answered), or in the layout's
+        language when the bank does not have that one."""
+        if not language or language == self.language or language not in load_bank().languages:
+            return self.form
+        return load_bank(language=language, clinician_term=self.clinician_term).form(self.form.id)
 
     @property
     def meta_columns(self) -> tuple[Column, ...]:
@@ -163,6 +192,8 @@ class Layout:
                 _iso(record.started_at),
                 _iso(record.submitted_at),
                 record.duration_seconds,
+                record.consent_version,
+                record.consent or "",
             ]
         name = self.pseudonyms
         return [
@@ -178,6 +209,8 @@ class Layout:
             _month(record.started_at),
             _month(record.submitted_at),
             record.duration_seconds,
+            record.consent_version,
+            record.consent or "",
         ]
 
     def item_codes(self, record: ResponseRecord) -> list[int | None]:
@@ -204,12 +237,32 @@ class Layout:
         return rows
 
 
-def layout_for(form_id: str, *, deidentify: bool = False, secret_key: str | bytes = b"") -> Layout:
-    """The layout of an export of ``form_id``; ``ExportError`` naming an unknown form."""
-    bank = load_bank()
-    if form_id not in bank.forms:
-        known = ", ".join(bank.forms)
+def layout_for(
+    form_id: str,
+    *,
+    deidentify: bool = False,
+    secret_key: str | bytes = b"",
+    language: str | None = None,
+    clinician_term: str | None = None,
+) -> Layout:
+    """The layout of an export of ``form_id``, its texts in ``language`` (the bank's own by
+    default) naming the clinician by ``clinician_term``; ``ExportError`` naming an unknown form
+    or language."""
+    source = load_bank()
+    if form_id not in source.forms:
+        known = ", ".join(source.forms)
         raise ExportError(f"unknown form {form_id!r}; expected one of: {known}")
+    if language is not None and language not in source.languages:
+        known = ", ".join(source.languages)
+        raise ExportError(f"unknown language {language!r}; the item bank has: {known}")
+    bank = load_bank(language=language, clinician_term=clinician_term)
     key = secret_key.encode() if isinstance(secret_key, str) else secret_key
     pseudonyms = Pseudonymizer(key) if deidentify else None
-    return Layout(form=bank.form(form_id), deidentified=deidentify, pseudonyms=pseudonyms)
+    return Layout(
+        form=bank.form(form_id),
+        deidentified=deidentify,
+        pseudonyms=pseudonyms,
+        language=bank.language,
+        translation=bank.languages[bank.language],
+        clinician_term=clinician_term,
+    )

@@ -2,6 +2,11 @@
 
 Column names and the choice syntax ("1, Strongly disagree | 2, Disagree") are REDCap's own.
 "Does not apply" is the choice ``-7``, as in our CSV export; a skipped item is left empty.
+
+A dictionary is in one language (``export --format redcap-dictionary --language es``): labels,
+section headers and choices in that language, the same variable names and codes in every
+language. REDCap keeps one set of labels per field; a second language comes in through its
+Multi-Language Management module, not through the dictionary (see the README).
 """
 
 from __future__ import annotations

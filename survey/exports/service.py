@@ -92,12 +92,16 @@ BINARY_FORMATS = ("sav", "dta")
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """What to export; ``clinic_id`` limits the responses to one clinic (a manager's view)."""
+    """What to export; ``clinic_id`` limits the responses to one clinic (a manager's view),
+    whose forms' word for the clinician the texts then use. ``language`` is the language of
+    item texts and labels (the bank's own by default); responses of every language are
+    exported, each with its ``language``."""
 
     format: str
     form: str = "patient"
     deidentify: bool = False
     clinic_id: int | None = None
+    language: str | None = None
 
     @property
     def export_format(self) -> ExportFormat:
@@ -109,15 +113,23 @@ class ExportRequest:
 
     @property
     def filename(self) -> str:
-        return export_filename(self.form, self.format, deidentify=self.deidentify)
+        return export_filename(
+            self.form, self.format, deidentify=self.deidentify, language=self.language
+        )
 
 
 SELF_ASSESSMENT = "clinician-self"
 
 
-def export_filename(form: str, fmt: str, *, deidentify: bool) -> str:
+def export_filename(form: str, fmt: str, *, deidentify: bool, language: str | None = None) -> str:
+    """The file's name; a language other than the bank's own is part of it.
+
+    >>> export_filename("patient", "codebook", deidentify=False, language="es")
+    'healing-survey-patient-es-codebook.csv'
+    """
     suffix = FORMATS[fmt].suffix
-    return f"healing-survey-{form}{'-deidentified' if deidentify else ''}{suffix}"
+    labels = f"-{language}" if language and language != load_bank().language else ""
+    return f"healing-survey-{form}{'-deidentified' if deidentify else ''}{labels}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,7 @@ class ExportSummary:
     responses: int
     rows: int
     path: str | None = None
+    language: str = "en"
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -144,13 +157,19 @@ def _instrument_text(request: ExportRequest, layout: Layout) -> str:
     from survey.exports.scale_spec import scale_spec_yaml
     from survey.fhir.resources import questionnaire
 
+    term = _clinician_term(request)
     makers: dict[str, Callable[[], str]] = {
         "codebook": lambda: codebook_csv(layout),
         "codebook-md": lambda: codebook_markdown(layout, bank_version=load_bank().version),
         "r-script": lambda: r_script(
             layout, csv_name=export_filename(request.form, "csv", deidentify=request.deidentify)
         ),
-        "fhir-questionnaire": lambda: json.dumps(questionnaire(request.form), indent=2) + "\n",
+        "fhir-questionnaire": lambda: (
+            json.dumps(
+                questionnaire(request.form, language=layout.language, clinician_term=term), indent=2
+            )
+            + "\n"
+        ),
         "redcap-dictionary": lambda: data_dictionary_csv(layout.form),
         "scale-spec": lambda: scale_spec_yaml(layout.form),
     }
@@ -173,7 +192,19 @@ def _write_binary(request: ExportRequest, layout: Layout, path: Path, tally: Tal
 
     widths = _text_widths(layout)
     write = write_sav if request.format == "sav" else write_dta
-    write(path, layout, _chunks(request, chunk_size), tally, text_widths=widths)
+    chunks = _chunks(request, chunk_size)
+    write(path, layout, chunks, tally, text_widths=widths, languages=_language_codes())
+
+
+def _language_codes() -> dict[str, int]:
+    """The numbers of the labelled files' language column: the bank's languages, and any other
+    language responses were given in (declared before the first row, like text widths)."""
+    from sqlalchemy import select
+
+    from survey.languages import language_codes
+    from survey.models import Response
+
+    return language_codes(db.session.scalars(select(Response.language).distinct()))
 
 
 def _text_widths(layout: Layout) -> dict[str, int]:
@@ -192,6 +223,7 @@ def _text_widths(layout: Layout) -> dict[str, int]:
         "bank_version": Response.bank_version,
         "language": Response.language,
         "device": Response.user_agent_class,
+        "consent": Response.consent_answer,
     }
     widths = {}
     for column in layout.meta_columns:
@@ -211,7 +243,24 @@ def _text_widths(layout: Layout) -> dict[str, int]:
 def _layout(request: ExportRequest, secret_key: str | bytes) -> Layout:
     request.export_format  # noqa: B018 - raises ExportError for an unknown format
     _check_self_assessments(request)
-    return layout_for(request.form, deidentify=request.deidentify, secret_key=secret_key)
+    return layout_for(
+        request.form,
+        deidentify=request.deidentify,
+        secret_key=secret_key,
+        language=request.language,
+        clinician_term=_clinician_term(request),
+    )
+
+
+def _clinician_term(request: ExportRequest) -> str | None:
+    """A clinic's export names the clinician as that clinic's forms do; others say
+    "clinician"."""
+    from survey.models import Clinic
+
+    if request.clinic_id is None:
+        return None
+    clinic = db.session.get(Clinic, request.clinic_id)
+    return None if clinic is None else clinic.clinician_term
 
 
 def _check_self_assessments(request: ExportRequest) -> None:
@@ -238,6 +287,7 @@ def _audit(actor: str, request: ExportRequest, tally: Tally, *, complete: bool) 
         format=request.format,
         deidentified=request.deidentify,
         clinic_id=request.clinic_id,
+        language=layout_language(request),
         responses=tally.responses,
         rows=tally.rows,
         complete=complete,
@@ -274,7 +324,12 @@ def export_to_path(
         responses=tally.responses,
         rows=tally.rows,
         path=str(path),
+        language=layout.language,
     )
+
+
+def layout_language(request: ExportRequest) -> str:
+    return request.language or load_bank().language
 
 
 def _file_blocks(path: Path, block_size: int = 1 << 16) -> Iterator[bytes]:

@@ -16,6 +16,8 @@ from items import load_bank
 from survey.auth.access import actor_of, current_account, role_required
 from survey.exports.layout import ExportError
 from survey.exports.service import FORMATS, SELF_ASSESSMENT, ExportRequest, export_stream
+from survey.i18n import current_language
+from survey.languages import language_choices
 from survey.models import Role, User
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -45,6 +47,8 @@ def index():
         # and everyone else gets them de-identified only. Offer nothing that would answer 400.
         self_assessment=SELF_ASSESSMENT,
         self_assessments_offered=_scope(account) is None,
+        languages=language_choices(current_language()),
+        translation=dict(load_bank().languages),
     )
 
 
@@ -58,6 +62,7 @@ def download():
         form=request.args.get("form", "patient"),
         deidentify=deidentify,
         clinic_id=_scope(account),
+        language=request.args.get("language") or None,
     )
     try:
         stream = export_stream(

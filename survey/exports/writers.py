@@ -58,6 +58,7 @@ def response_context(layout: Layout, record: ResponseRecord) -> ResponseContext:
             dyad=name("dyad", record.dyad_id) or None,
             wave=record.wave,
             authored=fhir_datetime(record.submitted_at, month_only=True),
+            language=record.language,
         )
     return ResponseContext(
         id=str(record.response_id),
@@ -65,20 +66,22 @@ def response_context(layout: Layout, record: ResponseRecord) -> ResponseContext:
         dyad=None if record.dyad_id is None else str(record.dyad_id),
         wave=record.wave,
         authored=fhir_datetime(record.submitted_at, month_only=False),
+        language=record.language,
     )
 
 
 def fhir_bundle(
     layout: Layout, chunks: Iterable[list[ResponseRecord]], tally: Tally, *, version: str
 ) -> Iterator[str]:
-    """A FHIR ``collection`` Bundle with one QuestionnaireResponse entry per response."""
+    """A FHIR ``collection`` Bundle with one QuestionnaireResponse entry per response, each in
+    the language it was answered in."""
     yield '{"resourceType": "Bundle", "type": "collection", "entry": ['
     first = True
     for chunk in chunks:
         entries = []
         for record in chunk:
             resource = questionnaire_response(
-                layout.form,
+                layout.form_in(record.language),
                 record.answers,
                 context=response_context(layout, record),
                 version=version,

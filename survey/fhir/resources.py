@@ -5,6 +5,11 @@ an incoming QuestionnaireResponse back into answers.
 duplicate ``linkId``s, item types FHIR R4 does not have, and answers outside the answer options.
 Answer options carry their numeric value in the ``itemWeight`` extension (its current name; R4's
 SDC called it ``ordinalValue``).
+
+Languages: a Questionnaire is written in one language (``language``) and carries every other
+language of the item bank in FHIR's standard translation extension on each text's primitive
+element (``_title``, ``_text``, ``_display``, ...), so one resource serves every language. A
+QuestionnaireResponse says the language it was answered in, with the item texts in it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ SCALE_SYSTEM_PREFIX = "urn:healing-survey:scale:"
 CODE_SYSTEM = "urn:healing-survey:answer-code"
 RESPONSE_SYSTEM = "urn:healing-survey:response"
 ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 EXTENSION_PREFIX = "urn:healing-survey:extension:"
 # FHIR R4 Questionnaire.item.type (http://hl7.org/fhir/R4/valueset-item-type.html).
 R4_ITEM_TYPES = frozenset(
@@ -58,13 +64,60 @@ def canonical_url(form_id: str) -> str:
     return CANONICAL_PREFIX + form_id
 
 
-def _answer_options(item: Item) -> list[dict]:
+class _Texts:
+    """A form's texts in the resource's language, each with its wording in the other languages
+    as FHIR translation extensions."""
+
+    def __init__(self, forms: dict[str, Form]):
+        self._others = {language: _text_table(form) for language, form in list(forms.items())[1:]}
+
+    def element(self, name: str, value: str, key: tuple) -> dict:
+        """``{name: value, "_" + name: {translation extensions}}``."""
+        translations = [
+            {
+                "url": TRANSLATION,
+                "extension": [
+                    {"url": "lang", "valueCode": language},
+                    {"url": "content", "valueString": table[key]},
+                ],
+            }
+            for language, table in self._others.items()
+            if key in table
+        ]
+        if not translations:
+            return {name: value}
+        return {name: value, f"_{name}": {"extension": translations}}
+
+
+def _not_applicable(item: Item) -> str:
+    return item.not_applicable_label or "Does not apply"
+
+
+def _text_table(form: Form) -> dict[tuple, str]:
+    """Every text of the form by a key that is the same in every language."""
+    table: dict[tuple, str] = {
+        ("title",): form.title,
+        ("description",): " ".join(form.intro.split()),
+    }
+    for section in form.sections:
+        table[(section.construct.id,)] = section.heading
+        table[(f"{section.construct.id}.stem",)] = section.stem
+        for item in section.items:
+            table[(item.id,)] = item.text
+            for option in item.scale.options:
+                table[(item.id, str(option.value))] = option.label
+            if item.not_applicable:
+                table[(item.id, NOT_APPLICABLE)] = _not_applicable(item)
+    return table
+
+
+def _answer_options(item: Item, texts: _Texts) -> list[dict]:
     options = [
         {
             "valueCoding": {
                 "system": SCALE_SYSTEM_PREFIX + item.scale.id,
                 "code": str(option.value),
-                "display": option.label,
+                **texts.element("display", option.label, (item.id, str(option.value))),
             },
             "extension": [{"url": ITEM_WEIGHT, "valueDecimal": option.value}],
         }
@@ -76,53 +129,74 @@ def _answer_options(item: Item) -> list[dict]:
                 "valueCoding": {
                     "system": CODE_SYSTEM,
                     "code": NOT_APPLICABLE,
-                    "display": item.not_applicable_label or "Does not apply",
+                    **texts.element("display", _not_applicable(item), (item.id, NOT_APPLICABLE)),
                 }
             }
         )
     return options
 
 
-def questionnaire(form_id: str) -> dict:
-    """The form as a FHIR R4 Questionnaire: one group per construct, one choice item per item.
+def questionnaire(
+    form_id: str, *, language: str | None = None, clinician_term: str | None = None
+) -> dict:
+    """The form as a FHIR R4 Questionnaire: one group per construct, one choice item per item,
+    written in ``language`` (the bank's own by default) with every other language of the bank
+    in translation extensions, naming the clinician by ``clinician_term``.
 
     Examples
     --------
     >>> resource = questionnaire("patient")
     >>> resource["resourceType"], resource["item"][0]["linkId"], resource["item"][0]["type"]
     ('Questionnaire', 'valuing', 'group')
+    >>> resource["language"], resource["_title"]["extension"][0]["extension"][0]
+    ('en', {'url': 'lang', 'valueCode': 'es'})
     """
-    bank = load_bank()
+    bank = load_bank(language=language, clinician_term=clinician_term)
     form = bank.form(form_id)
+    others = [other for other in bank.languages if other != bank.language]
+    texts = _Texts(
+        {bank.language: form}
+        | {
+            other: load_bank(language=other, clinician_term=clinician_term).form(form_id)
+            for other in others
+        }
+    )
     groups = []
     for section in form.sections:
         construct = section.construct
+        stem = f"{construct.id}.stem"
         children: list[dict] = [
-            {"linkId": f"{construct.id}.stem", "type": "display", "text": section.stem}
+            {"linkId": stem, "type": "display", **texts.element("text", section.stem, (stem,))}
         ]
         children += [
             {
                 "linkId": item.id,
                 "type": "choice",
-                "text": item.text,
+                **texts.element("text", item.text, (item.id,)),
                 "required": False,
-                "answerOption": _answer_options(item),
+                "answerOption": _answer_options(item, texts),
             }
             for item in section.items
         ]
         groups.append(
-            {"linkId": construct.id, "type": "group", "text": section.heading, "item": children}
+            {
+                "linkId": construct.id,
+                "type": "group",
+                **texts.element("text", section.heading, (construct.id,)),
+                "item": children,
+            }
         )
     return {
         "resourceType": "Questionnaire",
         "id": f"healing-survey-{form.id}",
+        "language": bank.language,
         "url": canonical_url(form.id),
         "version": bank.version,
         "name": "HealingSurvey" + "".join(part.title() for part in form.id.split("-")),
-        "title": form.title,
+        **texts.element("title", form.title, ("title",)),
         "status": "active",
         "subjectType": ["Patient"] if form.audience == "patient" else ["Practitioner"],
-        "description": " ".join(form.intro.split()),
+        **texts.element("description", " ".join(form.intro.split()), ("description",)),
         "item": groups,
     }
 
@@ -171,12 +245,16 @@ class ResponseContext:
     dyad: str | None
     wave: int | None
     authored: str
+    language: str | None = None
 
 
 def questionnaire_response(
     form: Form, answers: dict[str, int | str], *, context: ResponseContext, version: str
 ) -> dict:
-    """One response as a QuestionnaireResponse; skipped items are left out, as FHIR expects."""
+    """One response as a QuestionnaireResponse; skipped items are left out, as FHIR expects.
+
+    ``form`` should be in the language the response was answered in (``context.language``),
+    which the resource names."""
     groups = []
     for section in form.sections:
         children = [
@@ -194,6 +272,7 @@ def questionnaire_response(
     resource = {
         "resourceType": "QuestionnaireResponse",
         "id": context.id,
+        **({"language": context.language} if context.language else {}),
         "extension": extensions,
         "identifier": {"system": RESPONSE_SYSTEM, "value": context.id},
         "questionnaire": f"{canonical_url(form.id)}|{version}",

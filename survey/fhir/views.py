@@ -15,6 +15,7 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from items import load_bank
+from survey.clinics import form_bank
 from survey.extensions import csrf
 from survey.fhir.resources import (
     FhirError,
@@ -47,9 +48,17 @@ def _outcome(message: str, status: int, code: str | None = None) -> Response:
 
 @bp.get("/Questionnaire/<form_id>")
 def read_questionnaire(form_id: str):
-    if form_id not in load_bank().forms:
+    """The form in ``?language=`` (the bank's own by default), every other language in
+    translation extensions."""
+    bank = load_bank()
+    if form_id not in bank.forms:
         return _outcome(f"no Questionnaire {form_id!r}", 404)
-    return _fhir(questionnaire(form_id))
+    language = request.args.get("language") or None
+    if language is not None and language not in bank.languages:
+        return _outcome(
+            f"language {language!r}: expected one of {', '.join(bank.languages)}", 400, "value"
+        )
+    return _fhir(questionnaire(form_id, language=language))
 
 
 def _bearer_token() -> str:
@@ -105,9 +114,11 @@ def receive_questionnaire_response():
             status=400,
             code="structure",
         ) from None
-    response = store_answers(invitation, answers, language=load_bank().language)
+    language = _response_language(resource)
+    response = store_answers(invitation, answers, language=language)
+    bank = form_bank(invitation.clinician.clinic, language)
     stored = questionnaire_response(
-        flow.form_of(invitation),
+        bank.form(invitation.form),
         flow.saved_answers(invitation),
         context=ResponseContext(
             id=str(response.id),
@@ -115,10 +126,27 @@ def receive_questionnaire_response():
             dyad=None if invitation.wave is None else str(invitation.wave.dyad_id),
             wave=None if invitation.wave is None else invitation.wave.number,
             authored=fhir_datetime(response.submitted_at, month_only=False),
+            language=response.language,
         ),
         version=response.bank_version,
     )
     return _fhir(stored, 201)
+
+
+def _response_language(resource: dict) -> str:
+    """The language the response was given in: its ``language`` (a base language of the bank,
+    "es-MX" counting as "es"), or the bank's own when it names none."""
+    bank = load_bank()
+    given = resource.get("language")
+    if given is None:
+        return bank.language
+    base = str(given).split("-")[0].lower()
+    if base not in bank.languages:
+        raise FhirError(
+            f"language {given!r}: the questionnaire exists in {', '.join(bank.languages)}",
+            code="value",
+        )
+    return base
 
 
 @bp.errorhandler(FhirError)

@@ -15,6 +15,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from items import NOT_APPLICABLE, SKIPPED, Form, Section, load_bank
+from survey.clinics import form_bank
+from survey.consent import texts as consent
+from survey.consent.withdrawal import clinic_of, deadline
 from survey.delivery.contacts import erase_contact
 from survey.extensions import db
 from survey.models import (
@@ -47,9 +50,16 @@ class InvitationClosed(FlowError):
     status = 410
 
 
+class ConsentNeeded(FlowError):
+    """The form asks for consent first and this respondent has not given it (yet)."""
+
+    status = 403
+
+
 def form_of(invitation: Invitation, language: str | None = None) -> Form:
-    """The invitation's form, its texts in ``language`` (the bank's own language by default)."""
-    return load_bank(language=language).form(invitation.form)
+    """The invitation's form, its texts in ``language`` (the bank's own language by default),
+    naming the clinician as the clinic chose."""
+    return form_bank(invitation.clinician.clinic, language).form(invitation.form)
 
 
 def language_of(invitation: Invitation) -> str | None:
@@ -244,6 +254,7 @@ def _commit() -> None:
 
 
 def _start_response(invitation: Invitation, user_agent: str | None, language: str) -> Response:
+    text = current_consent_text(invitation)
     response = Response(
         invitation=invitation,
         form=invitation.form,
@@ -251,9 +262,72 @@ def _start_response(invitation: Invitation, user_agent: str | None, language: st
         language=language,
         user_agent_class=user_agent_class(user_agent),
     )
+    # The welcome page showed the information text in force (without a question, or the
+    # respondent would have had to agree first): record which version they were shown.
+    if text is not None and text.show_information:
+        response.consent_text_id, response.consent_answer = text.id, "informed"
     db.session.add(response)
     db.session.flush()
     return response
+
+
+# --- information and consent ---------------------------------------------------------------
+
+
+def current_consent_text(invitation: Invitation):
+    return consent.current_text(invitation.clinician.clinic_id, invitation.form)
+
+
+def consent_needed(invitation: Invitation) -> bool:
+    """Whether the respondent must answer the consent question before any answer is saved."""
+    text = current_consent_text(invitation)
+    if text is None or not text.ask_consent:
+        return False
+    response = invitation.response
+    return response is None or response.consent_answer != "agreed"
+
+
+def check_consented(invitation: Invitation) -> None:
+    if consent_needed(invitation):
+        raise ConsentNeeded("Please read the information and answer the question first.")
+
+
+def _shown_version(invitation: Invitation, text_id: int | None):
+    """The text in force, if it is the one the respondent answered; else ConsentNeeded (it
+    changed while they read it, so they read it again)."""
+    text = current_consent_text(invitation)
+    if text is None or not text.ask_consent or text.id != text_id:
+        raise ConsentNeeded("The information was updated while you read it. Please read it again.")
+    return text
+
+
+def give_consent(
+    invitation: Invitation, text_id: int | None, *, user_agent: str | None, language: str
+) -> Response:
+    """Record that the respondent agreed to version ``text_id``; their response starts here."""
+    text = _shown_version(invitation, text_id)
+    if not _claim(invitation, InvitationState.STARTED):
+        _refuse_claim(invitation)
+    response = invitation.response or _start_response(invitation, user_agent, language)
+    response.consent_text_id, response.consent_answer = text.id, "agreed"
+    response.last_saved_at = utcnow()
+    _commit()
+    return response
+
+
+def decline_consent(invitation: Invitation, text_id: int | None) -> None:
+    """Count one decline of version ``text_id`` and keep nothing else: answers saved before the
+    question was turned on are deleted, the e-mail address is erased (no reminders follow).
+    The link stays open, so a respondent who changes their mind can still take part."""
+    check_open(invitation)
+    text = _shown_version(invitation, text_id)
+    if invitation.response is not None:
+        db.session.execute(delete(Answer).where(Answer.response_id == invitation.response.id))
+        db.session.delete(invitation.response)
+    consent.count_decline(text.id)
+    erase_contact(invitation.id)
+    _commit()
+    db.session.expire(invitation)
 
 
 def submit(
@@ -289,6 +363,7 @@ def submit(
             )
     now = utcnow()
     response.resume_section = len(form_of(invitation).sections) - 1
+    response.withdrawable_until = deadline(clinic_of(invitation), response.form, now)
     response.submitted_at = now
     response.last_saved_at = now
     response.duration_seconds = max(0, round((now - response.started_at).total_seconds()))

@@ -27,10 +27,13 @@ def item_choices(item: Item) -> list[SelectChoice]:
 
 
 @cache
-def section_form_class(form_id: str, section_index: int, language: str) -> type[FlaskForm]:
+def section_form_class(
+    form_id: str, section_index: int, language: str, clinician_term: str | None = None
+) -> type[FlaskForm]:
     """A FlaskForm subclass with one optional radio field per item of the section, its labels in
-    ``language``."""
-    section = load_bank(language=language).form(form_id).sections[section_index]
+    ``language``, naming the clinician by ``clinician_term`` (the clinic's choice)."""
+    bank = load_bank(language=language, clinician_term=clinician_term)
+    section = bank.form(form_id).sections[section_index]
     fields = {
         item.id: RadioField(
             item.text,
@@ -40,7 +43,7 @@ def section_form_class(form_id: str, section_index: int, language: str) -> type[
         )
         for item in section.items
     }
-    name = f"Section_{form_id.replace('-', '_')}_{section_index}_{language}"
+    name = f"Section_{form_id.replace('-', '_')}_{section_index}_{language}_{clinician_term}"
     return type(name, (FlaskForm,), fields)
 
 

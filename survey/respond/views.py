@@ -6,6 +6,9 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from items import load_bank
+from survey.consent import texts as consent
+from survey.consent import withdrawal
+from survey.delivery.kiosk import unlocked_clinic
 from survey.i18n import current_language, prefer_invitation_language, respondent_languages
 from survey.invitations import find_invitation
 from survey.models import Invitation, InvitationState
@@ -45,12 +48,32 @@ def _form(invitation: Invitation):
 def _closed_page(invitation: Invitation):
     """The page for a link that takes no more answers, or None when it is open."""
     if invitation.state == InvitationState.SUBMITTED:
-        return render_template("respond/already_submitted.html", form=_form(invitation))
+        return _already_submitted(invitation)
     try:
         flow.check_open(invitation)
     except flow.InvitationClosed as closed:
         return render_template("respond/closed.html", message=str(closed)), 410
     return None
+
+
+def _already_submitted(invitation: Invitation | str):
+    if isinstance(invitation, str):
+        invitation = _invitation(invitation)
+    return render_template(
+        "respond/already_submitted.html",
+        token=request.view_args["token"],
+        form=_form(invitation),
+        withdrawal=_withdrawal_status(invitation),
+    )
+
+
+def _withdrawal_status(invitation: Invitation) -> withdrawal.WithdrawalStatus:
+    """Whether this browser may withdraw the link's answers: never on a clinic's tablet, where
+    the next patient could go back to the previous one's thank-you page."""
+    found = withdrawal.status(invitation)
+    if found.possible and unlocked_clinic() is not None:
+        return withdrawal.WithdrawalStatus(False, found.until, "kiosk")
+    return found
 
 
 def _section_index(invitation: Invitation, page: int) -> int:
@@ -66,8 +89,13 @@ def welcome(token: str):
     if closed is not None:
         return closed
     flow.mark_opened(invitation)
+    return _welcome_page(token, invitation)
+
+
+def _welcome_page(token: str, invitation: Invitation, message: str | None = None):
     response = invitation.response
     resume_page = response.resume_section + 1 if response is not None else None
+    language = _language()
     return render_template(
         "respond/welcome.html",
         token=token,
@@ -75,7 +103,43 @@ def welcome(token: str):
         resume_page=resume_page,
         about=flow.patient_reference(invitation),
         clinician=flow.clinician_name(invitation),
+        information=consent.shown_text(flow.current_consent_text(invitation), language),
+        consent_needed=flow.consent_needed(invitation),
+        withdrawal_days=_withdrawal_days(invitation),
+        languages=consent.LANGUAGE_NAMES,
+        language=language,
+        message=message,
     )
+
+
+def _withdrawal_days(invitation: Invitation) -> int:
+    if invitation.form not in withdrawal.WITHDRAWABLE_FORMS:
+        return 0
+    return withdrawal.clinic_of(invitation).withdrawal_days
+
+
+@bp.post("/<token>/consent")
+def answer_consent(token: str):
+    invitation = _invitation(token)
+    flow.check_open(invitation)
+    choice = request.form.get("consent")
+    text_id = request.form.get("text", type=int)
+    if choice == "yes":
+        flow.give_consent(
+            invitation, text_id, user_agent=request.user_agent.string, language=_language()
+        )
+        return redirect(_page_url(token, invitation.response.resume_section + 1))
+    if choice == "no":
+        flow.decline_consent(invitation, text_id)
+        return redirect(url_for(".declined", token=token))
+    page = _welcome_page(token, invitation, message=gettext("Please choose Yes or No."))
+    return page, 400
+
+
+@bp.get("/<token>/declined")
+def declined(token: str):
+    _invitation(token)
+    return render_template("respond/declined.html")
 
 
 @bp.route("/<token>/<int:page>", methods=["GET", "POST"])
@@ -89,8 +153,10 @@ def section(token: str, page: int):
             return closed
     else:
         flow.check_open(invitation)
+    flow.check_consented(invitation)
     section_ = form.sections[index]
-    form_class = section_form_class(form.id, index, _language())
+    clinic = invitation.clinician.clinic
+    form_class = section_form_class(form.id, index, _language(), clinic.clinician_term)
     if request.method == "GET":
         saved = flow.saved_answers(invitation)
         page_form = form_class(
@@ -138,6 +204,7 @@ def save_answer(token: str):
     Next or Back, does the same without JavaScript."""
     invitation = _invitation(token)
     flow.check_open(invitation)
+    flow.check_consented(invitation)
     item_id = request.form.get("item", "")
     item = next((i for i in _form(invitation).items if i.id == item_id), None)
     if item is None:
@@ -201,6 +268,7 @@ def review(token: str):
     closed = _closed_page(invitation)
     if closed is not None:
         return closed
+    flow.check_consented(invitation)
     form = _form(invitation)
     answers = flow.saved_answers(invitation)
     sections = [
@@ -217,6 +285,7 @@ def review(token: str):
 def submit(token: str):
     invitation = _invitation(token)
     flow.check_open(invitation)
+    flow.check_consented(invitation)
     flow.submit(invitation, user_agent=request.user_agent.string, language=_language())
     return redirect(url_for(".thanks", token=token))
 
@@ -226,14 +295,53 @@ def thanks(token: str):
     invitation = _invitation(token)
     if invitation.state != InvitationState.SUBMITTED:
         return redirect(url_for(".welcome", token=token))
-    return render_template("respond/thanks.html", form=_form(invitation))
+    return render_template(
+        "respond/thanks.html",
+        token=token,
+        form=_form(invitation),
+        withdrawal=_withdrawal_status(invitation),
+    )
+
+
+# --- withdrawal ----------------------------------------------------------------------------
+
+
+@bp.route("/<token>/withdraw", methods=["GET", "POST"])
+def withdraw(token: str):
+    """One page that says what withdrawal does; its button asks to confirm; the confirmation
+    deletes the answers."""
+    invitation = _invitation(token)
+    found = _withdrawal_status(invitation)
+    if not found.possible:
+        status_code = 200 if request.method == "GET" else 410
+        return render_template("respond/withdraw_closed.html", status=found), status_code
+    if request.method == "GET":
+        return render_template("respond/withdraw.html", token=token, status=found)
+    if request.form.get("confirm") != "yes":
+        return render_template("respond/withdraw_confirm.html", token=token, status=found)
+    try:
+        withdrawal.withdraw(invitation)
+    except withdrawal.WithdrawalError as error:
+        return render_template("respond/problem.html", message=str(error)), 410
+    return redirect(url_for(".withdrawn", token=token))
+
+
+@bp.get("/<token>/withdrawn")
+def withdrawn(token: str):
+    invitation = _invitation(token)
+    if withdrawal.status(invitation).reason != "withdrawn":
+        return redirect(url_for(".welcome", token=token))
+    return render_template("respond/withdrawn.html")
 
 
 @bp.errorhandler(flow.FlowError)
 def flow_error(error: flow.FlowError):
     # A closed link is not fixed by going Back: say what happened and what to do instead.
+    if isinstance(error, flow.ConsentNeeded):
+        # Back to the information page, which asks the question (again, if the text changed).
+        return redirect(url_for(".welcome", token=request.view_args["token"]))
     if isinstance(error, flow.AlreadySubmitted):
-        return render_template("respond/already_submitted.html"), error.status
+        return _already_submitted(request.view_args["token"]), error.status
     if isinstance(error, flow.InvitationClosed):
         return render_template("respond/closed.html", message=str(error)), error.status
     return render_template("respond/problem.html", message=str(error)), error.status

@@ -20,10 +20,12 @@ from flask_babel import gettext
 from flask_login import logout_user
 from sqlalchemy import select
 
+from items import load_bank
 from survey import clinics as directory
 from survey.auth.access import actor_of, current_account, deny, role_required
 from survey.delivery.smtp import DeliveryError
 from survey.extensions import db
+from survey.i18n import current_language
 from survey.models import Clinic, Clinician, Role, User
 from survey.staff import accounts as staff
 from survey.staff.mail import MailOff, absolute_url, mail_is_on, send_staff_mail
@@ -83,9 +85,29 @@ def _unknown_action(action: str | None) -> str:
     return gettext("unknown action %(action)s", action=repr(action))
 
 
+def _page_languages_first() -> list[str]:
+    """The item bank's languages, the page's own first when the bank has it: staff read the
+    clinician terms in their language, then the others."""
+    languages = list(load_bank().languages)
+    page = current_language()
+    return [page, *(lang for lang in languages if lang != page)] if page in languages else languages
+
+
+def _terms_for_page() -> dict[str, str]:
+    """The clinician terms worded in the page's language (the bank's own if it has no such
+    translation)."""
+    return directory.clinician_terms(_page_languages_first()[0])
+
+
 def _clinics_page(message: str | None = None, status: int = 200, name: str = ""):
     rows = db.session.scalars(select(Clinic).order_by(Clinic.retired_at.is_not(None), Clinic.name))
-    page = render_template("staff/clinics.html", clinics=list(rows), message=message, name=name)
+    page = render_template(
+        "staff/clinics.html",
+        clinics=list(rows),
+        message=message,
+        name=name,
+        terms=_terms_for_page(),
+    )
     return page, status
 
 
@@ -129,6 +151,65 @@ def clinic_change(clinic_id: int):
     except directory.ClinicError as error:
         return _clinics_page(str(error), 400)
     return redirect(url_for(".clinics"))
+
+
+# How a clinic's forms name the clinician (admins: every clinic; managers: their own) ---------
+
+
+def _clinic_or_deny(account: User, clinic_id: int) -> Clinic:
+    clinic = db.get_or_404(Clinic, clinic_id)
+    if account.role == Role.MANAGER and clinic.id != account.clinic_id:
+        deny(account, f"clinic {clinic_id} is not this manager's clinic")
+    return clinic
+
+
+def _term_page(clinic: Clinic, message: str | None = None, status: int = 200):
+    bank = load_bank()
+    previews = [
+        {
+            "term": term,
+            "words": {lang: directory.clinician_terms(lang)[term] for lang in bank.languages},
+            "example": {
+                lang: load_bank(language=lang, clinician_term=term).form("patient").items[0].text
+                for lang in bank.languages
+            },
+        }
+        for term in directory.clinician_terms()
+    ]
+    page = render_template(
+        "staff/clinician_term.html",
+        clinic=clinic,
+        previews=previews,
+        languages=_page_languages_first(),
+        message=message,
+    )
+    return page, status
+
+
+@bp.get("/admin/clinics/<int:clinic_id>/clinician-term")
+@role_required(*MANAGERS)
+def clinician_term(clinic_id: int):
+    return _term_page(_clinic_or_deny(current_account(), clinic_id))
+
+
+@bp.post("/admin/clinics/<int:clinic_id>/clinician-term")
+@role_required(*MANAGERS)
+def clinician_term_change(clinic_id: int):
+    account = current_account()
+    clinic = _clinic_or_deny(account, clinic_id)
+    try:
+        directory.set_clinician_term(
+            clinic.id, request.form.get("term", ""), actor=actor_of(account)
+        )
+    except directory.ClinicError as error:
+        return _term_page(clinic, str(error), 400)
+    words = _terms_for_page()[clinic.clinician_term]
+    flash(
+        gettext("The forms of %(clinic)s now say “your %(term)s”.", clinic=clinic.name, term=words)
+    )
+    if account.role == Role.ADMIN and request.form.get("back") == "clinics":
+        return redirect(url_for(".clinics"))
+    return redirect(url_for(".clinician_term", clinic_id=clinic.id))
 
 
 # Clinicians (admins: every clinic; managers: their own) -------------------------------------

@@ -24,7 +24,22 @@
     return form.querySelectorAll("input[type=radio][name='" + CSS.escape(item) + "']");
   }
 
+  // Saves go one after another: arrow keys in a radio group choose several answers in a
+  // moment, and the server must store them in the order they were chosen.
+  var queue = Promise.resolve();
+  var pending = 0;
+
   function save(item, value) {
+    pending += 1;
+    queue = queue.then(function () {
+      return send(item, value);
+    }).then(function () {
+      pending -= 1;
+    });
+    return queue;
+  }
+
+  function send(item, value) {
     var body = new URLSearchParams();
     body.set("csrf_token", form.querySelector("input[name=csrf_token]").value);
     body.set("item", item);
@@ -40,6 +55,19 @@
       say(form.dataset.offline);
     });
   }
+
+  // Next or Back while a save is still on its way: send the page once the saves are done, so
+  // that a late save cannot overwrite the page's answers.
+  form.addEventListener("submit", function (event) {
+    if (pending === 0 || !form.requestSubmit) {
+      return;
+    }
+    event.preventDefault();
+    var submitter = event.submitter;
+    queue.then(function () {
+      form.requestSubmit(submitter);
+    });
+  });
 
   form.addEventListener("change", function (event) {
     var input = event.target;

@@ -29,11 +29,13 @@ FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Event:
-    """Submit ``invitation_id`` at ``at`` with ``answers``, or (answers None) let it expire."""
+    """Submit ``invitation_id`` at ``at`` with ``answers`` in ``language``, or (answers None)
+    let it expire."""
 
     invitation_id: int
     at: datetime
     answers: dict[str, int] | None
+    language: str = "en"
 
 
 @dataclass
@@ -45,12 +47,20 @@ class RandomClinic:
     max_wave: int = 1
 
 
-def build_clinic(name: str, seed: int, *, dyads: int = 40, months: int = 5) -> RandomClinic:
+def build_clinic(
+    name: str, seed: int, *, dyads: int = 40, months: int = 5, spanish: float = 0.0
+) -> RandomClinic:
     """Clinicians with dyads in up to three waves, every link open; the returned events answer
     most links (about 85% of patients, 70% of clinicians) and let the rest expire, except a few
     left open for good, spread over ``months`` months. About one response in twelve leaves a
-    construct mostly unanswered, so that its score is missing."""
+    construct mostly unanswered, so that its score is missing.
+
+    A share ``spanish`` of the patients answer in Spanish; half of those were invited in
+    Spanish, the others' invitations name no language, as do the English patients' (so a dyad
+    wave whose patient does not answer is of an unknown language, or Spanish)."""
     rng = np.random.default_rng(seed)
+    # Its own random stream, so that the rest of the clinic does not depend on ``spanish``.
+    speakers = np.random.default_rng(seed + 1_000_003)
     bank = load_bank()
     clinic = Clinic(name=name)
     clinicians = [
@@ -64,6 +74,8 @@ def build_clinic(name: str, seed: int, *, dyads: int = 40, months: int = 5) -> R
         clinician = clinicians[int(rng.integers(len(clinicians)))]
         dyad = Dyad(clinician=clinician, reference=f"{name}-{k}")
         db.session.add(dyad)
+        language = "es" if speakers.random() < spanish else "en"
+        invited_in = "es" if language == "es" and speakers.random() < 0.5 else None
         for number in range(1, int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1])) + 1):
             max_wave = max(max_wave, number)
             wave = Wave(dyad=dyad, number=number, created_at=FIRST_DAY)
@@ -77,16 +89,19 @@ def build_clinic(name: str, seed: int, *, dyads: int = 40, months: int = 5) -> R
                     state=InvitationState.PENDING,
                     created_at=FIRST_DAY,
                     expires_at=FAR_FUTURE,
+                    language=invited_in if form == "patient" else None,
                 )
                 db.session.add(invitation)
                 at = FIRST_DAY + timedelta(days=day + float(rng.uniform(0, 2)))
                 roll = rng.random()
+                answered_in = language if form == "patient" else "en"
                 if roll < rate:
-                    planned.append((invitation, at, _answers(rng, bank.form(form))))
+                    answers = _answers(rng, bank.form(form))
+                    planned.append((invitation, at, answers, answered_in))
                 elif roll < rate + (1 - rate) * 0.8:
-                    planned.append((invitation, at, None))
+                    planned.append((invitation, at, None, answered_in))
     db.session.commit()
-    events = [Event(inv.id, at, answers) for inv, at, answers in planned]
+    events = [Event(inv.id, at, answers, lang) for inv, at, answers, lang in planned]
     events.sort(key=lambda e: e.at)
     seen = sorted({e.at.strftime("%Y-%m") for e in events})
     return RandomClinic(clinic.id, [c.id for c in clinicians], events, seen, max_wave)
@@ -115,7 +130,7 @@ def apply(event: Event) -> None:
         invitation=invitation,
         form=invitation.form,
         bank_version=load_bank().version,
-        language="en",
+        language=event.language,
         user_agent_class="phone",
         started_at=event.at - timedelta(minutes=10),
         last_saved_at=event.at,

@@ -52,7 +52,7 @@ def test_cards_carry_a_qr_of_the_absolute_link_and_a_code(app, staff):
     client = manager(app)
     sheet = print_cards(client, *[link.patient_invitation for link in links], paper="letter")
     assert sheet.status_code == 200 and sheet.headers["Cache-Control"] == "no-store"
-    assert "size: letter" in sheet.text and sheet.text.count('class="sheet"') == 2
+    assert '<body class="paper-letter">' in sheet.text and sheet.text.count('class="sheet"') == 2
     assert "Alder Clinic" in sheet.text
     assert "Your clinic asks how your care is going. It takes about 10 minutes." in sheet.text
     assert "http://" not in sheet.text.replace("http://www.w3.org", "")  # no outside requests
@@ -175,7 +175,8 @@ def test_kiosk_unlock_lists_today_then_returns_after_thanks(app, staff):
     assert respondent.open().headers["Cache-Control"] == "no-store"
     respondent.answer_all()
     thanks = tablet.get(respondent.submit().headers["Location"])
-    assert "url=/kiosk/" in thanks.text and "Hand the tablet back" in thanks.text
+    assert 'href="/kiosk/">Hand the tablet back' in thanks.text
+    assert 'http-equiv="refresh"' not in thanks.text  # no time limit on reading (WCAG 2.2.1)
     assert "KIOSK-1" not in tablet.get("/kiosk/").text  # submitted: off the list
     review = tablet.get(f"{respondent.url}/review")
     assert "checked" not in review.text

@@ -184,27 +184,87 @@ def test_a_sender_dying_before_its_commit_leaves_no_message_and_sends_it_once(
     import survey.delivery.sender as sender
 
     invitation_id, _ = invite_by_email(app, clinician_id, "ana@example.org")
-    real_commit = db.session.commit
 
-    def die_after_transfer(*args, **kwargs):
+    def die_before_commit(message, server, now):
+        server.close()  # the process is gone: its connection drops
         raise SystemExit("killed")
 
-    original = sender._transfer_without_end
-
-    def transfer_then_die(server, *args):
-        original(server, *args)
-        monkeypatch.setattr(db.session, "commit", die_after_transfer)
-        server.close()  # the process is gone: its connection drops
-
-    monkeypatch.setattr(sender, "_transfer_without_end", transfer_then_die)
-    with pytest.raises(SystemExit):
-        send(app)
-    monkeypatch.setattr(db.session, "commit", real_commit)
-    monkeypatch.setattr(sender, "_transfer_without_end", original)
+    with monkeypatch.context() as patched:
+        patched.setattr(sender, "_commit_and_end", die_before_commit)
+        with pytest.raises(SystemExit):
+            send(app)
     assert mail.to("ana@example.org") == []
     assert outbox(app, invitation_id) == [("invitation", 0, "queued")]
     assert send(app).sent == 1
     assert len(mail.to("ana@example.org")) == 1
+
+
+def test_a_sender_with_several_workers_sends_each_message_exactly_once(
+    app, clinician_id, mail, monkeypatch
+):
+    """Three SMTP connections at once on PostgreSQL (one on SQLite): each message once."""
+    import survey.delivery.sender as sender_module
+
+    monkeypatch.setattr(sender_module, "BATCH_SIZE", 3)
+    addresses = [f"patient{i}@example.org" for i in range(20)]
+    for address in addresses:
+        invite_by_email(app, clinician_id, address)
+    report = send(app, workers=3)
+    assert report.sent == len(addresses) and report.errors == []
+    assert sorted(m["To"] for m in mail.messages) == sorted(addresses)
+    assert send(app, workers=3).sent == 0
+
+
+def test_a_sender_dying_mid_batch_loses_none_and_repeats_none(app, clinician_id, mail, monkeypatch):
+    """One batch of six: two sent, the third dies between its body and its commit."""
+    import survey.delivery.sender as sender
+
+    addresses = [f"patient{i}@example.org" for i in range(6)]
+    for address in addresses:
+        invite_by_email(app, clinician_id, address)
+    real = sender._commit_and_end
+    calls = []
+
+    def die_at_the_third(message, server, now):
+        calls.append(message.id)
+        if len(calls) == 3:
+            server.close()  # the process is gone: its connection drops
+            raise SystemExit("killed")
+        real(message, server, now)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sender, "_commit_and_end", die_at_the_third)
+        with pytest.raises(SystemExit):
+            send(app)
+    assert sorted(m["To"] for m in mail.messages) == addresses[:2]
+    assert send(app).sent == 4
+    assert sorted(m["To"] for m in mail.messages) == addresses
+    with app.app_context():
+        statuses = db.session.scalars(sa.select(OutboxMessage.status)).all()
+    assert statuses == ["sent"] * 6
+
+
+def test_a_message_another_sender_finished_meanwhile_is_not_sent_again(
+    app, clinician_id, mail, monkeypatch
+):
+    """The mark "sent" matches only a queued row: if another sender's mark came first, the body
+    already transferred is abandoned (its connection closed before the final line)."""
+    import survey.delivery.sender as sender
+
+    invitation_id, _ = invite_by_email(app, clinician_id, "ana@example.org")
+    real = sender._transfer_without_end
+
+    def transfer_while_another_finishes(server, *args):
+        real(server, *args)
+        db.session.execute(sa.update(OutboxMessage).values(status=MessageStatus.SENT))
+        db.session.commit()
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sender, "_transfer_without_end", transfer_while_another_finishes)
+        report = send(app)
+    assert report.sent == 0 and mail.messages == []
+    assert outbox(app, invitation_id) == [("invitation", 0, "sent")]
+    assert send(app).sent == 0 and mail.messages == []
 
 
 def test_nothing_goes_to_a_revoked_or_expired_invitation(app, clinician_id, mail):
@@ -265,13 +325,19 @@ def test_the_send_command_reports_what_it_did(app, runner, clinician_id, mail):
     assert "sent 1," in result.output
 
 
-def test_two_senders_at_once_send_each_message_exactly_once(app, clinician_id, mail):
-    addresses = [f"patient{i}@example.org" for i in range(24)]
+def test_two_senders_at_once_send_each_message_exactly_once(app, clinician_id, mail, monkeypatch):
+    """Small batches, so that the two senders' claims and re-locks interleave many times."""
+    import survey.delivery.sender as sender_module
+
+    monkeypatch.setattr(sender_module, "BATCH_SIZE", 4)
+    addresses = [f"patient{i}@example.org" for i in range(30)]
     for address in addresses:
         invite_by_email(app, clinician_id, address)
     reports = []
+    start = threading.Barrier(2)
 
     def sender():
+        start.wait()
         reports.append(send(app))
 
     threads = [threading.Thread(target=sender) for _ in range(2)]

@@ -3,7 +3,8 @@
 On random clinics (seeded), the test applies submissions and expiries ONE AT A TIME and after
 each looks at the clinic the way every role can: the functions that feed the pages (every
 construct, clinician, period and the comparison, under many filters) and the HTTP paths
-(the dashboard CSV as manager, the JSON API as researcher, the clinician's own page). It then
+(the dashboard CSV as manager, the JSON API as researcher, the clinician's own page). A third
+of the patients answer in Spanish, and every view is also asked for per language. It then
 checks, for every pair of views:
 
 - the numbers shown (n of every cell shown in both nested selections, and of the same cell
@@ -29,6 +30,7 @@ from .staff import add_user, sign_in
 
 # The property holds for any cell size; 3 makes many blocks out of a small, fast clinic.
 MIN = 3
+LANGUAGES = [None, "en", "es"]
 
 
 def safe(difference: int) -> bool:
@@ -67,15 +69,19 @@ def month_date(month: str | None):
 
 
 def all_selections(months: list[str], max_wave: int) -> list[tuple]:
-    """Every (wave, from, to, period) a role may ask for: waves all and 1..max, every month
-    range over the data's months (open at either end too); trends by month, and by quarter
-    without month filters."""
+    """Every (wave, from, to, period, language) a role may ask for: waves all and 1..max, every
+    month range over the data's months (open at either end too); trends by month, and by
+    quarter without month filters; each language with every month range and wave 1 (to keep
+    the test short: the language is a block dimension like the wave)."""
     ranges = [(None, None)]
     ranges += [(a, None) for a in months] + [(None, b) for b in months]
     ranges += [(a, b) for a, b in combinations(months, 2)] + [(m, m) for m in months]
     waves = [None, *range(1, max_wave + 1)]
-    chosen = [(w, a, b, "month") for w in waves for a, b in ranges]
-    chosen += [(w, None, None, "quarter") for w in waves]
+    chosen = [(w, a, b, "month", None) for w in waves for a, b in ranges]
+    chosen += [(w, None, None, "quarter", None) for w in waves]
+    for language in LANGUAGES[1:]:
+        chosen += [(w, a, b, "month", language) for w in (None, 1) for a, b in ranges]
+        chosen += [(None, None, None, "quarter", language)]
     return chosen
 
 
@@ -84,11 +90,12 @@ def contains(outer: tuple, inner: tuple) -> bool:
     wave_ok = outer[0] is None or outer[0] == inner[0]
     start_ok = outer[1] is None or (inner[1] is not None and inner[1] >= outer[1])
     end_ok = outer[2] is None or (inner[2] is not None and inner[2] <= outer[2])
-    return wave_ok and start_ok and end_ok and outer[3] == inner[3]
+    language_ok = outer[4] is None or outer[4] == inner[4]
+    return wave_ok and start_ok and end_ok and outer[3] == inner[3] and language_ok
 
 
 def members(clinic_id: int, selection: tuple) -> dict[tuple, frozenset[int]]:
-    wave, start, end, period = selection
+    wave, start, end, period, language = selection
     return cell_members(
         clinic_id,
         wave=wave,
@@ -96,12 +103,18 @@ def members(clinic_id: int, selection: tuple) -> dict[tuple, frozenset[int]]:
         date_to=month_date(end),
         min_cell=MIN,
         period=period,
+        language=language,
     )
 
 
 def summaries(clinic_id: int, selection: tuple) -> dict[tuple, int]:
-    wave, start, end, period = selection
-    options = {"wave": wave, "date_from": month_date(start), "date_to": month_date(end)}
+    wave, start, end, period, language = selection
+    options = {
+        "wave": wave,
+        "date_from": month_date(start),
+        "date_to": month_date(end),
+        "language": language,
+    }
     counts = {}
     for form in ("patient", "clinician-dyad"):
         summary = clinic_summary(clinic_id, form=form, min_cell=MIN, period=period, **options)
@@ -163,7 +176,7 @@ def check_before_after(before: dict, after: dict) -> int:
 def http_counts(manager, researcher_token: str, clinic_id: int, clinician) -> dict[tuple, int]:
     """The n of every cell in the CSV download, the API summary and the clinician's page."""
     counts = {}
-    for query in ("", "?wave=1"):
+    for query in ("", "?wave=1", "?language=es", "?language=en"):
         response = manager.get(f"/dashboard/clinics/{clinic_id}/scores.csv{query}")
         assert response.status_code == 200
         for row in csv.DictReader(io.StringIO(response.text)):
@@ -203,7 +216,7 @@ def page_counts(html: str) -> dict[tuple, int]:
 def test_no_view_differs_from_another_by_a_few_responses(app, seed):
     app.config["HEALING_SURVEY_MIN_CELL"] = MIN
     with app.app_context():
-        clinic = build_clinic(f"Random {seed}", seed, dyads=24, months=4)
+        clinic = build_clinic(f"Random {seed}", seed, dyads=32, months=4, spanish=0.3)
         add_user(f"manager{seed}@example.org", "manager", clinic_id=clinic.clinic_id)
         add_user(
             f"clinician{seed}@example.org",
@@ -221,8 +234,14 @@ def test_no_view_differs_from_another_by_a_few_responses(app, seed):
     assert sign_in(clinician, f"clinician{seed}@example.org").status_code == 302
 
     witness = SetWitness()
-    everything = (None, None, None, "month")
-    nested = [everything, (1, None, None, "month")]
+    everything = (None, None, None, "month", None)
+    spanish = (None, None, None, "month", "es")
+    nested = [
+        everything,
+        (1, None, None, "month", None),
+        spanish,
+        (None, None, None, "month", "en"),
+    ]
     last = len(clinic.events) - 1
     previous, previous_http = None, None
     checked = {"before_after": 0, "http": 0, "nested": 0, "shown": 0}
@@ -232,9 +251,11 @@ def test_no_view_differs_from_another_by_a_few_responses(app, seed):
             release_blocks(clinic.clinic_id, min_cell=MIN)
             # After every single event: every cell of every page, with the set of responses
             # behind it (the strong property is checked on all sets seen, at the end).
-            cells = members(clinic.clinic_id, everything)
-            witness.add(cells)
-            views = {everything: {key: len(ids) for key, ids in cells.items()}}
+            views = {}
+            for selection in (everything, spanish):
+                cells = members(clinic.clinic_id, selection)
+                witness.add(cells)
+                views[selection] = {key: len(ids) for key, ids in cells.items()}
             if previous is not None:
                 checked["before_after"] += check_before_after(previous, views)
             previous = views
@@ -265,3 +286,6 @@ def test_no_view_differs_from_another_by_a_few_responses(app, seed):
     # The test saw real cells, not only empty ones.
     assert pairs > 30 and all(count > 0 for count in checked.values()), checked
     assert max(n for view in final.values() for n in view.values()) >= 3 * MIN
+    # Spanish answers were shown, in cells of their own.
+    spanish_cells = [n for (*_, lang), view in final.items() if lang == "es" for n in view.values()]
+    assert max(spanish_cells) >= MIN

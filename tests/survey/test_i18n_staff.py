@@ -162,7 +162,7 @@ def test_the_language_link_keeps_the_page_and_its_filters(app, staff):
     assert link is not None
     assert link.group(1) == "/admin/audit/?action=auth.sign_in&amp;lang=es"
     chosen = admin.get("/admin/audit/?action=auth.sign_in&lang=es")
-    assert "<h1>Registro de auditoría</h1>" in chosen.text
+    assert ">Registro de auditoría</h1>" in chosen.text
     assert ">English</a>" in chosen.text
     # The choice beats the browser on the next pages too.
     exports = admin.get("/exports/", headers={"Accept-Language": "en"}).text

@@ -189,7 +189,7 @@ def test_db_upgrade_then_works_on_that_file(tmp_path):
     code, output = run_cli(["db", "upgrade"], f"sqlite:///{path}", tmp_path)
     assert code == 0, output
     code, output = run_cli(["clinic", "add", "Riverside"], f"sqlite:///{path}", tmp_path)
-    assert (code, output.strip()) == (0, "clinic 1: Riverside")
+    assert (code, output.strip()) == (0, "clinic 1: Riverside (the forms say 'your clinician')")
 
 
 def test_the_real_command_prints_one_line_for_a_closed_port(tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, date, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from functools import cache
 from urllib.parse import urljoin
 
@@ -282,9 +284,14 @@ def message_context(language: str | None, kind: str = "invitation") -> MessageCo
     )
 
 
+def parsed(wire: bytes) -> EmailMessage:
+    """A rendered message read back as a mail client would."""
+    return message_from_bytes(wire, policy=policy.default)
+
+
 @pytest.mark.parametrize("kind", ["invitation", "reminder"])
 def test_the_email_is_in_the_patients_language(kind):
-    message = render(message_context("es", kind))
+    message = parsed(render(message_context("es", kind)))
     plain = message.get_body(("plain",)).get_content()
     page = message.get_body(("html",)).get_content()
     assert "¿cómo va su atención?" in message["Subject"]
@@ -296,7 +303,7 @@ def test_the_email_is_in_the_patients_language(kind):
 
 
 def test_an_email_without_a_language_is_english():
-    message = render(message_context(None))
+    message = parsed(render(message_context(None)))
     plain = message.get_body(("plain",)).get_content()
     assert message["Subject"] == "Riverside Health: how is your care going?"
     assert "December 31, 2026" in plain and "Start here:" in plain

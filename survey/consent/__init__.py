@@ -1,0 +1,1 @@
+"""Information and consent before the first question, and withdrawal after submission."""
