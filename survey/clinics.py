@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -21,19 +22,39 @@ DEFAULT_TERM = "clinician"
 
 
 class ClinicError(ValueError):
-    """A clinic or clinician request that cannot be met; the message names the value."""
+    """A clinic or clinician request that cannot be met; the message names the value.
+
+    Messages go through gettext: a staff page shows them in its language, while the CLI (no
+    request) always gets English.
+    """
 
 
 def _clean_name(name: str | None, what: str) -> str:
+    """``what`` is "clinic" or "clinician"; each has its own messages, for word order and
+    gender in other languages."""
     name = " ".join((name or "").split())
     if not name:
-        raise ClinicError(f"the {what} name is empty; give it a name")
+        if what == "clinic":
+            raise ClinicError(gettext("the clinic name is empty; give it a name"))
+        raise ClinicError(gettext("the clinician name is empty; give it a name"))
     if len(name) > NAME_MAX_LENGTH:
-        raise ClinicError(
-            f"the {what} name {name[:40]!r}... has {len(name)} characters;"
-            f" use at most {NAME_MAX_LENGTH}"
-        )
+        values = {"name": repr(name[:40]), "length": len(name), "limit": NAME_MAX_LENGTH}
+        if what == "clinic":
+            message = gettext(
+                "the clinic name %(name)s... has %(length)s characters; use at most %(limit)s",
+                **values,
+            )
+        else:
+            message = gettext(
+                "the clinician name %(name)s... has %(length)s characters; use at most %(limit)s",
+                **values,
+            )
+        raise ClinicError(message)
     return name
+
+
+def _clinic_name_taken(name: str) -> str:
+    return gettext("a clinic named %(name)s already exists; choose another name", name=repr(name))
 
 
 def _when(moment) -> str | None:
@@ -81,8 +102,11 @@ def _check_term(term: str | None) -> str:
     known = clinician_terms()
     if term not in known:
         raise ClinicError(
-            f"clinician term {term!r} is not one the forms know; expected one of: "
-            f"{', '.join(known)}"
+            gettext(
+                "clinician term %(term)s is not one the forms know; expected one of: %(known)s",
+                term=repr(term),
+                known=", ".join(known),
+            )
         )
     return term
 
@@ -132,9 +156,7 @@ def add_clinic(name: str, *, clinician_term: str | None = None, actor: str = "cl
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise ClinicError(
-            f"a clinic named {clinic.name!r} already exists; choose another name"
-        ) from None
+        raise ClinicError(_clinic_name_taken(clinic.name)) from None
     record_audit(
         actor, "clinic.create", f"clinic:{clinic.id}", clinician_term=clinic.clinician_term
     )
@@ -145,7 +167,11 @@ def add_clinic(name: str, *, clinician_term: str | None = None, actor: str = "cl
 def find_clinic(name: str) -> Clinic:
     clinic = db.session.scalar(select(Clinic).where(Clinic.name == name))
     if clinic is None:
-        raise ClinicError(f"no clinic named {name!r}; add it with 'healing-survey clinic add'")
+        raise ClinicError(
+            gettext(
+                "no clinic named %(name)s; add it with 'healing-survey clinic add'", name=repr(name)
+            )
+        )
     return clinic
 
 
@@ -154,7 +180,12 @@ def add_clinician(
 ) -> dict:
     clinic = find_clinic(clinic_name)
     if clinic.retired_at is not None:
-        raise ClinicError(f"the clinic {clinic.name!r} is retired; it takes no new clinicians")
+        raise ClinicError(
+            gettext(
+                "the clinic %(name)s is retired; it takes no new clinicians",
+                name=repr(clinic.name),
+            )
+        )
     clinician = Clinician(
         clinic=clinic, name=_clean_name(name, "clinician"), email=_clean_email(email)
     )
@@ -164,8 +195,12 @@ def add_clinician(
     except IntegrityError:
         db.session.rollback()
         raise ClinicError(
-            f"{clinic.name!r} already has a clinician named {clinician.name!r};"
-            " choose another name (for example with a middle initial)"
+            gettext(
+                "%(clinic)s already has a clinician named %(name)s;"
+                " choose another name (for example with a middle initial)",
+                clinic=repr(clinic.name),
+                name=repr(clinician.name),
+            )
         ) from None
     record_audit(actor, "clinician.create", f"clinician:{clinician.id}")
     db.session.commit()
@@ -188,7 +223,12 @@ def _clean_email(email: str | None) -> str | None:
     if not email:
         return None
     if len(email) > 320 or not _EMAIL.fullmatch(email):
-        raise ClinicError(f"e-mail address {email!r} is not valid; expected name@example.org")
+        raise ClinicError(
+            gettext(
+                "e-mail address %(email)s is not valid; expected name@example.org",
+                email=repr(email),
+            )
+        )
     return email
 
 
@@ -199,8 +239,10 @@ def find_clinician(clinician_id: int) -> Clinician:
     clinician = db.session.get(Clinician, clinician_id)
     if clinician is None:
         raise ClinicError(
-            f"there is no clinician with id {clinician_id};"
-            " 'healing-survey clinician list' shows them"
+            gettext(
+                "there is no clinician with id %(id)s; 'healing-survey clinician list' shows them",
+                id=clinician_id,
+            )
         )
     return clinician
 
@@ -216,7 +258,7 @@ def _rename_clinic(clinic: Clinic, new_name: str, *, actor: str) -> dict:
         return clinic_record(clinic)
     taken = db.session.scalar(select(Clinic).where(Clinic.name == name, Clinic.id != clinic.id))
     if taken is not None:
-        raise ClinicError(f"a clinic named {name!r} already exists; choose another name")
+        raise ClinicError(_clinic_name_taken(name))
     old = clinic.name
     clinic.name = name
     record_audit(actor, "clinic.rename", f"clinic:{clinic.id}", old=old, new=name)
@@ -231,7 +273,7 @@ def rename_clinic_by_id(clinic_id: int, new_name: str, *, actor: str) -> dict:
 def _clinic_by_id(clinic_id: int) -> Clinic:
     clinic = db.session.get(Clinic, clinic_id)
     if clinic is None:
-        raise ClinicError(f"there is no clinic with id {clinic_id}")
+        raise ClinicError(gettext("there is no clinic with id %(id)s", id=clinic_id))
     return clinic
 
 
@@ -246,8 +288,11 @@ def retire_clinic_by_id(clinic_id: int, *, retire: bool = True, actor: str) -> d
 
 def _retire_clinic(clinic: Clinic, *, retire: bool, actor: str) -> dict:
     if (clinic.retired_at is not None) == retire:
-        state = "retired" if retire else "not retired"
-        raise ClinicError(f"the clinic {clinic.name!r} is already {state}")
+        if retire:
+            message = gettext("the clinic %(name)s is already retired", name=repr(clinic.name))
+        else:
+            message = gettext("the clinic %(name)s is already not retired", name=repr(clinic.name))
+        raise ClinicError(message)
     clinic.retired_at = utcnow() if retire else None
     record_audit(actor, "clinic.retire" if retire else "clinic.reinstate", f"clinic:{clinic.id}")
     db.session.commit()
@@ -269,8 +314,13 @@ def rename_clinician(clinician_id: int, new_name: str, *, actor: str = "cli") ->
     )
     if taken is not None:
         raise ClinicError(
-            f"{clinician.clinic.name!r} already has a clinician named {name!r} (id {taken.id});"
-            " choose another name"
+            gettext(
+                "%(clinic)s already has a clinician named %(name)s (id %(id)s);"
+                " choose another name",
+                clinic=repr(clinician.clinic.name),
+                name=repr(name),
+                id=taken.id,
+            )
         )
     old = clinician.name
     clinician.name = name
@@ -283,11 +333,18 @@ def retire_clinician(clinician_id: int, *, retire: bool = True, actor: str = "cl
     """Retire a clinician (no new invitations, history kept), or bring them back."""
     clinician = find_clinician(clinician_id)
     if (clinician.retired_at is not None) == retire:
-        state = "retired" if retire else "not retired"
-        raise ClinicError(f"clinician {clinician.id} ({clinician.name}) is already {state}")
+        values = {"id": clinician.id, "name": clinician.name}
+        if retire:
+            message = gettext("clinician %(id)s (%(name)s) is already retired", **values)
+        else:
+            message = gettext("clinician %(id)s (%(name)s) is already not retired", **values)
+        raise ClinicError(message)
     if not retire and clinician.clinic.retired_at is not None:
         raise ClinicError(
-            f"the clinic {clinician.clinic.name!r} is retired; bring the clinic back first"
+            gettext(
+                "the clinic %(name)s is retired; bring the clinic back first",
+                name=repr(clinician.clinic.name),
+            )
         )
     clinician.retired_at = utcnow() if retire else None
     action = "clinician.retire" if retire else "clinician.reinstate"

@@ -13,6 +13,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -29,7 +30,11 @@ _hasher = PasswordHasher()
 
 
 class AccountError(ValueError):
-    """An account request that cannot be met; the message names the bad value."""
+    """An account request that cannot be met; the message names the bad value.
+
+    The messages staff pages show go through gettext (the page's language); the CLI has no
+    request, so it always gets English. Those only the CLI can meet (its options) stay English.
+    """
 
 
 SignInThrottled = throttle.SignInThrottled
@@ -50,7 +55,10 @@ def normal_email(email: str) -> str:
     email = (email or "").strip().lower()
     if len(email) > 320 or not _EMAIL.fullmatch(email):
         raise AccountError(
-            f"e-mail address {email[:100]!r} is not valid; expected name@example.org"
+            gettext(
+                "e-mail address %(email)s is not valid; expected name@example.org",
+                email=repr(email[:100]),
+            )
         )
     return email
 
@@ -58,7 +66,11 @@ def normal_email(email: str) -> str:
 def hash_password(password: str) -> str:
     if len(password) < PASSWORD_MIN_LENGTH:
         raise AccountError(
-            f"the password has {len(password)} characters; use at least {PASSWORD_MIN_LENGTH}"
+            gettext(
+                "the password has %(length)s characters; use at least %(minimum)s",
+                length=len(password),
+                minimum=PASSWORD_MIN_LENGTH,
+            )
         )
     return _hasher.hash(password)
 
@@ -157,11 +169,15 @@ def add_account(
 
 def _duplicate_account(email: str, clinician_id: int | None) -> str:
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        return f"an account for {email} exists already"
+        return gettext("an account for %(email)s exists already", email=email)
     holder = db.session.scalar(select(User).where(User.clinician_id == clinician_id))
     if holder is not None:
-        return f"clinician {clinician_id} already has an account ({holder.email})"
-    return f"an account for {email} could not be added; try again"
+        return gettext(
+            "clinician %(id)s already has an account (%(email)s)",
+            id=clinician_id,
+            email=holder.email,
+        )
+    return gettext("an account for %(email)s could not be added; try again", email=email)
 
 
 def set_password(

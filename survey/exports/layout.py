@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
 
+from flask_babel import gettext
+
 from items import NOT_APPLICABLE, SKIPPED, Form, load_bank
 from survey.dataset import ResponseRecord
 
@@ -22,7 +24,8 @@ MISSING_LABELS = {NOT_APPLICABLE_CODE: "Does not apply", SKIPPED_CODE: "Skipped 
 
 
 class ExportError(ValueError):
-    """An export that cannot be made as asked; the message names the bad value."""
+    """An export that cannot be made as asked; the message names the bad value (through
+    gettext: in the page's language on the exports page, always English on the CLI)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ class Pseudonymizer:
 
     def __init__(self, key: bytes):
         if not key:
-            raise ExportError("a de-identified export needs a SECRET_KEY")
+            raise ExportError(gettext("a de-identified export needs a SECRET_KEY"))
         self._key = key
 
     def __call__(self, kind: str, identifier: int | None) -> str:
@@ -251,10 +254,20 @@ def layout_for(
     source = load_bank()
     if form_id not in source.forms:
         known = ", ".join(source.forms)
-        raise ExportError(f"unknown form {form_id!r}; expected one of: {known}")
+        raise ExportError(
+            gettext(
+                "unknown form %(form)s; expected one of: %(known)s", form=repr(form_id), known=known
+            )
+        )
     if language is not None and language not in source.languages:
         known = ", ".join(source.languages)
-        raise ExportError(f"unknown language {language!r}; the item bank has: {known}")
+        raise ExportError(
+            gettext(
+                "unknown language %(language)s; the item bank has: %(known)s",
+                language=repr(language),
+                known=known,
+            )
+        )
     bank = load_bank(language=language, clinician_term=clinician_term)
     key = secret_key.encode() if isinstance(secret_key, str) else secret_key
     pseudonyms = Pseudonymizer(key) if deidentify else None

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask_babel import lazy_gettext
+from flask_babel import gettext, lazy_gettext
 
 from items import load_bank
 from survey.dataset import DEFAULT_CHUNK_SIZE, ResponseFilter, iter_response_chunks
@@ -109,7 +109,13 @@ class ExportRequest:
             return FORMATS[self.format]
         except KeyError:
             known = ", ".join(FORMATS)
-            raise ExportError(f"unknown format {self.format!r}; expected one of: {known}") from None
+            raise ExportError(
+                gettext(
+                    "unknown format %(format)s; expected one of: %(known)s",
+                    format=repr(self.format),
+                    known=known,
+                )
+            ) from None
 
     @property
     def filename(self) -> str:
@@ -269,12 +275,14 @@ def _check_self_assessments(request: ExportRequest) -> None:
         return
     if request.clinic_id is not None:
         raise ExportError(
-            "clinician self-assessments are not exported for a clinic: its managers see them "
-            "only combined on the dashboard"
+            gettext(
+                "clinician self-assessments are not exported for a clinic: its managers see them"
+                " only combined on the dashboard"
+            )
         )
     if not request.deidentify:
         raise ExportError(
-            "clinician self-assessments are exported only de-identified (--deidentify)"
+            gettext("clinician self-assessments are exported only de-identified (--deidentify)")
         )
 
 

@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -96,7 +97,7 @@ class RowProblem:
         return {"line": self.line, "reason": self.reason}
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
+        return gettext("line %(line)s: %(reason)s", line=self.line, reason=self.reason)
 
 
 @dataclass(frozen=True)
@@ -149,12 +150,17 @@ def checksum_of(content: bytes) -> str:
 
 def _decode(content: bytes) -> str:
     if len(content) > MAX_BYTES:
-        raise BatchError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+        raise BatchError(
+            gettext("the file is larger than %(size)s MB", size=MAX_BYTES // (1024 * 1024))
+        )
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise BatchError(
-            f"the file is not UTF-8 text (byte {error.start + 1}): save it as CSV UTF-8"
+            gettext(
+                "the file is not UTF-8 text (byte %(byte)s): save it as CSV UTF-8",
+                byte=error.start + 1,
+            )
         ) from None
 
 
@@ -163,8 +169,11 @@ def _records(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise BatchError(
-            "the file is empty or its first line is blank: the first line must name the columns "
-            f"({', '.join(REQUIRED_COLUMNS)})"
+            gettext(
+                "the file is empty or its first line is blank: the first line must name the"
+                " columns (%(columns)s)",
+                columns=", ".join(REQUIRED_COLUMNS),
+            )
         )
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -180,12 +189,21 @@ def _columns(header: list[str]) -> tuple[dict[str, int], tuple[str, ...]]:
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         raise BatchError(
-            f"line 1: missing column {', '.join(missing)} (the header must name "
-            f"{', '.join(REQUIRED_COLUMNS)}; optional: {', '.join(OPTIONAL_COLUMNS)})"
+            gettext(
+                "line 1: missing column %(missing)s (the header must name %(required)s;"
+                " optional: %(optional)s)",
+                missing=", ".join(missing),
+                required=", ".join(REQUIRED_COLUMNS),
+                optional=", ".join(OPTIONAL_COLUMNS),
+            )
         )
     repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
-        raise BatchError(f"line 1: column {', '.join(repeated)} appears more than once")
+        raise BatchError(
+            gettext(
+                "line 1: column %(columns)s appears more than once", columns=", ".join(repeated)
+            )
+        )
     known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
     index = {name: header.index(name) for name in known if name in header}
     ignored = tuple(name for name in header if name not in known)
@@ -196,7 +214,9 @@ def _appointment_date(raw: str) -> date:
     try:
         return datetime.strptime(raw, "%Y-%m-%d").date()
     except ValueError:
-        raise ValueError(f"appointment_date {raw!r} is not a date written YYYY-MM-DD") from None
+        raise ValueError(
+            gettext("appointment_date %(value)s is not a date written YYYY-MM-DD", value=repr(raw))
+        ) from None
 
 
 class _Clinicians:
@@ -211,9 +231,19 @@ class _Clinicians:
     def find(self, raw: str) -> Clinician:
         clinician = self.by_id.get(int(raw)) if raw.isdigit() else self.by_name.get(raw)
         if clinician is None:
-            raise ValueError(f"clinician {raw!r} is not a clinician of {self.clinic.name}")
+            raise ValueError(
+                gettext(
+                    "clinician %(value)s is not a clinician of %(clinic)s",
+                    value=repr(raw),
+                    clinic=self.clinic.name,
+                )
+            )
         if is_retired(clinician):
-            raise ValueError(f"clinician {raw!r} is retired and gets no new invitations")
+            raise ValueError(
+                gettext(
+                    "clinician %(value)s is retired and gets no new invitations", value=repr(raw)
+                )
+            )
         return clinician
 
 
@@ -231,18 +261,26 @@ def _parse_row(
     line: int, fields: list[str], index: dict[str, int], width: int, clinicians: _Clinicians
 ) -> _Parsed:
     if len(fields) != width:
-        raise ValueError(f"{len(fields)} fields where the header names {width} columns")
+        raise ValueError(
+            gettext(
+                "%(fields)s fields where the header names %(columns)s columns",
+                fields=len(fields),
+                columns=width,
+            )
+        )
 
     def value(name: str) -> str:
         return fields[index[name]].strip() if name in index else ""
 
     reference = value("reference")
     if not reference:
-        raise ValueError("the reference is empty")
+        raise ValueError(gettext("the reference is empty"))
     if len(reference) > MAX_REFERENCE_LENGTH:
-        raise ValueError(f"the reference is longer than {MAX_REFERENCE_LENGTH} characters")
+        raise ValueError(
+            gettext("the reference is longer than %(limit)s characters", limit=MAX_REFERENCE_LENGTH)
+        )
     if not value("clinician"):
-        raise ValueError("the clinician is empty")
+        raise ValueError(gettext("the clinician is empty"))
     clinician = clinicians.find(value("clinician"))
     appointment_on = _appointment_date(value("appointment_date"))
     email = None
@@ -250,7 +288,7 @@ def _parse_row(
         try:
             email = normalise_address(value("email"))
         except ContactError as error:
-            raise ValueError(f"e-mail: {error}") from None
+            raise ValueError(gettext("e-mail: %(problem)s", problem=error)) from None
     try:
         language = check_language(value("language"))
     except InvitationError as error:
@@ -290,9 +328,15 @@ def preview_appointments(content: bytes, clinic: Clinic) -> BatchPreview:
     header, records = _records(_decode(content))
     index, ignored = _columns(header)
     if len(records) > MAX_ROWS:
-        raise BatchError(f"the file has {len(records)} rows: at most {MAX_ROWS} at a time")
+        raise BatchError(
+            gettext(
+                "the file has %(rows)s rows: at most %(limit)s at a time",
+                rows=len(records),
+                limit=MAX_ROWS,
+            )
+        )
     if not records:
-        raise BatchError("the file has a header but no appointments")
+        raise BatchError(gettext("the file has a header but no appointments"))
     clinicians = _Clinicians(clinic)
     parsed: list[_Parsed] = []
     problems: list[RowProblem] = []
@@ -305,7 +349,7 @@ def preview_appointments(content: bytes, clinic: Clinic) -> BatchPreview:
             continue
         key = (row.clinician.id, row.reference, row.appointment_on)
         if key in seen:
-            problems.append(RowProblem(line, f"duplicate of line {seen[key]}"))
+            problems.append(RowProblem(line, gettext("duplicate of line %(line)s", line=seen[key])))
             continue
         seen[key] = line
         parsed.append(row)
@@ -335,8 +379,11 @@ def _plan_waves(parsed: list[_Parsed], problems: list[RowProblem]) -> list[Appoi
                 problems.append(
                     RowProblem(
                         row.line,
-                        f"{row.reference} with this clinician was already invited for "
-                        f"{row.appointment_on.isoformat()}",
+                        gettext(
+                            "%(reference)s with this clinician was already invited for %(date)s",
+                            reference=row.reference,
+                            date=row.appointment_on.isoformat(),
+                        ),
                     )
                 )
                 continue
@@ -372,15 +419,20 @@ def store_appointments(
     :class:`BatchError` saying why.
     """
     if checksum_of(content) != checksum:
-        raise BatchError("the file differs from the one previewed; nothing was stored")
+        raise BatchError(gettext("the file differs from the one previewed; nothing was stored"))
     check_expires_days(expires_days)
     preview = preview_appointments(content, clinic)
     if preview.problems:
         listed = "; ".join(str(problem) for problem in preview.problems[:5])
         more = len(preview.problems) - 5
+        if more > 0:
+            listed += gettext("; and %(more)s more", more=more)
         raise BatchError(
-            f"{len(preview.problems)} row(s) cannot be used ({listed}"
-            f"{f'; and {more} more' if more > 0 else ''}); nothing was stored"
+            gettext(
+                "%(count)s row(s) cannot be used (%(listed)s); nothing was stored",
+                count=len(preview.problems),
+                listed=listed,
+            )
         )
     expires_at = utcnow() + timedelta(days=expires_days)
     try:
@@ -397,8 +449,10 @@ def store_appointments(
     except IntegrityError:
         db.session.rollback()
         raise BatchError(
-            "another change to the same dyads was stored at the same time; nothing was stored: "
-            "preview the list again"
+            gettext(
+                "another change to the same dyads was stored at the same time; nothing was"
+                " stored: preview the list again"
+            )
         ) from None
     except Exception:
         db.session.rollback()

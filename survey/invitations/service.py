@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import delete, func, select
 
 from survey.delivery.contacts import ContactError, attach_contact, erase_contact, normalise_address
@@ -40,7 +41,11 @@ MAX_REFERENCE_LENGTH = 64
 
 
 class InvitationError(ValueError):
-    """A request for an invitation that cannot be met (unknown clinician, bad wave...)."""
+    """A request for an invitation that cannot be met (unknown clinician, bad wave...).
+
+    The messages a staff page can show go through gettext (the page's language); the CLI has
+    no request, so it always gets English.
+    """
 
 
 def new_token() -> str:
@@ -81,7 +86,13 @@ def check_language(language: str | None) -> str | None:
         return None
     language = language.strip().lower()
     if language not in languages():
-        raise InvitationError(f"language {language!r}: expected one of {', '.join(languages())}")
+        raise InvitationError(
+            gettext(
+                "language %(language)s: expected one of %(languages)s",
+                language=repr(language),
+                languages=", ".join(languages()),
+            )
+        )
     return language
 
 
@@ -93,7 +104,11 @@ def check_reference(reference: str | None) -> str | None:
         return None
     if len(reference) > MAX_REFERENCE_LENGTH:
         raise InvitationError(
-            f"reference {reference[:20]!r}...: longer than {MAX_REFERENCE_LENGTH} characters"
+            gettext(
+                "reference %(reference)s...: longer than %(limit)s characters",
+                reference=repr(reference[:20]),
+                limit=MAX_REFERENCE_LENGTH,
+            )
         )
     return reference
 
@@ -101,8 +116,12 @@ def check_reference(reference: str | None) -> str | None:
 def check_expires_days(expires_days: int) -> int:
     if not 1 <= expires_days <= MAX_EXPIRES_DAYS:
         raise InvitationError(
-            f"expires days {expires_days}: expected 1 to {MAX_EXPIRES_DAYS} "
-            f"(the default is {DEFAULT_EXPIRES_DAYS})"
+            gettext(
+                "expires days %(days)s: expected 1 to %(maximum)s (the default is %(default)s)",
+                days=expires_days,
+                maximum=MAX_EXPIRES_DAYS,
+                default=DEFAULT_EXPIRES_DAYS,
+            )
         )
     return expires_days
 
@@ -158,11 +177,18 @@ def _clinician(clinician_id: int) -> Clinician:
         )
     if clinician.retired_at is not None:
         raise InvitationError(
-            f"clinician {clinician.id} ({clinician.name}) is retired and gets no new invitations"
+            gettext(
+                "clinician %(id)s (%(name)s) is retired and gets no new invitations",
+                id=clinician.id,
+                name=clinician.name,
+            )
         )
     if clinician.clinic.retired_at is not None:
         raise InvitationError(
-            f"the clinic {clinician.clinic.name!r} is retired and gets no new invitations"
+            gettext(
+                "the clinic %(name)s is retired and gets no new invitations",
+                name=repr(clinician.clinic.name),
+            )
         )
     return clinician
 
@@ -396,20 +422,31 @@ def invitation_for_action(invitation_id: int, clinic_id: int | None = None) -> I
     if invitation is None or (
         clinic_id is not None and invitation.clinician.clinic_id != clinic_id
     ):
-        raise InvitationError(f"no invitation with id {invitation_id}")
+        raise InvitationError(gettext("no invitation with id %(id)s", id=invitation_id))
     return invitation
 
 
-def _must_be_open(invitation: Invitation, action: str) -> None:
-    state = state_of(invitation)
+def _state_words(invitation: Invitation) -> str:
+    # The state names are msgids of the invitation list (survey.invitations.views.STATE_LABELS).
+    return gettext(state_of(invitation))
+
+
+def _must_be_open(invitation: Invitation) -> None:
+    """Only an open link can be revoked."""
     if invitation.state not in OPEN_STATES or invitation.opted_out_at is not None:
-        raise InvitationError(f"invitation {invitation.id} is {state}: it cannot be {action}")
+        raise InvitationError(
+            gettext(
+                "invitation %(id)s is %(state)s: it cannot be revoked",
+                id=invitation.id,
+                state=_state_words(invitation),
+            )
+        )
 
 
 def revoke(invitation_id: int, *, clinic_id: int | None = None, actor: str = "cli") -> Invitation:
     """Close the link for good; its contact and card are erased in the same transaction."""
     invitation = invitation_for_action(invitation_id, clinic_id)
-    _must_be_open(invitation, "revoked")
+    _must_be_open(invitation)
     invitation.state = InvitationState.REVOKED
     erase_contact(invitation.id)
     db.session.execute(delete(InvitationCard).where(InvitationCard.invitation_id == invitation.id))
@@ -425,7 +462,11 @@ def extend(
     invitation = invitation_for_action(invitation_id, clinic_id)
     if invitation.state not in OPEN_STATES or invitation.opted_out_at is not None:
         raise InvitationError(
-            f"invitation {invitation.id} is {state_of(invitation)}: it cannot be extended"
+            gettext(
+                "invitation %(id)s is %(state)s: it cannot be extended",
+                id=invitation.id,
+                state=_state_words(invitation),
+            )
         )
     invitation.expires_at = _expiry(days)
     record_audit(
@@ -463,7 +504,11 @@ def reissue(invitation_id: int, *, clinic_id: int | None = None, actor: str = "c
     invitation = invitation_for_action(invitation_id, clinic_id)
     if invitation.state not in OPEN_STATES:
         raise InvitationError(
-            f"invitation {invitation.id} is {state_of(invitation)}: it cannot be reissued"
+            gettext(
+                "invitation %(id)s is %(state)s: it cannot be reissued",
+                id=invitation.id,
+                state=_state_words(invitation),
+            )
         )
     token = new_token()
     invitation.token_hash = hash_token(token)

@@ -3,6 +3,7 @@ pages follow the browser or an explicit choice, and the choice outlives signing 
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -302,3 +303,56 @@ def test_the_card_code_page_has_one_language_switch_only(client):
     page = client.get("/s/", headers=SPANISH).text
     assert page.count('aria-label="Idioma"') == 1
     assert '<nav class="languages"' not in page
+
+
+def test_a_shared_error_follows_the_page_and_stays_english_on_the_cli(app, staff):
+    """survey/clinics.py serves the CLI and the pages: one msgid, the page's language on a
+    page, English on the CLI (no request there)."""
+    admin = signed_in(app, "admin@example.org")
+    token = csrf_token(admin.get("/admin/clinics", headers=SPANISH).text)
+    taken = admin.post(
+        "/admin/clinics", data={"name": "Alder Clinic", "csrf_token": token}, headers=SPANISH
+    )
+    assert taken.status_code == 400
+    assert "ya existe una clínica llamada &#39;Alder Clinic&#39;; elija otro nombre" in taken.text
+    cli = app.test_cli_runner().invoke(args=["clinic", "add", "Alder Clinic"])
+    assert cli.exit_code != 0
+    assert "a clinic named 'Alder Clinic' already exists; choose another name" in cli.output
+
+
+def test_an_appointment_list_problem_is_in_spanish(app, staff):
+    manager = signed_in(app, "manager@example.org")
+    token = csrf_token(manager.get("/invitations/batch", headers=SPANISH).text)
+    content = b"reference,clinician,appointment_date\nR1,Dr. Alder One,2026-13-01\n"
+    page = manager.post(
+        "/invitations/batch",
+        data={"appointments": (io.BytesIO(content), "list.csv"), "csrf_token": token},
+        content_type="multipart/form-data",
+        headers=SPANISH,
+    )
+    assert "línea 2: appointment_date &#39;2026-13-01&#39; no es una fecha escrita AAAA-MM-DD" in (
+        page.text
+    )
+
+
+def test_the_clinician_term_and_consent_pages_in_spanish(app, staff):
+    admin = signed_in(app, "admin@example.org")
+    clinic = staff.clinic_a
+    term = admin.get(f"/admin/clinics/{clinic}/clinician-term", headers=SPANISH).text
+    assert "Cómo nombran los formularios de Alder Clinic al profesional" in term
+    assert "“su médico”" in term and "Los formularios dicen" in term
+    saved = admin.post(
+        f"/admin/clinics/{clinic}/clinician-term",
+        data={"term": "doctor", "csrf_token": csrf_token(term)},
+        headers=SPANISH,
+        follow_redirects=True,
+    )
+    assert "Los formularios de Alder Clinic ahora dicen «su médico»." in saved.text
+    clinics = admin.get("/admin/clinics", headers=SPANISH).text
+    assert "Los formularios dicen</th>" in clinics and ">su médico</option>" in clinics
+    consent = admin.get(f"/admin/clinics/{clinic}/consent", headers=SPANISH).text
+    assert "Información, consentimiento y retirada: Alder Clinic" in consent
+    assert "Guardar plazo" in consent and "Formulario del paciente" in consent
+    assert "Save period" not in consent
+    dashboard = admin.get("/dashboard/", headers=SPANISH, follow_redirects=True).text
+    assert "Idioma del paciente" in dashboard and ">español</option>" in dashboard
