@@ -354,5 +354,5 @@ def test_the_clinician_term_and_consent_pages_in_spanish(app, staff):
     assert "Información, consentimiento y retirada: Alder Clinic" in consent
     assert "Guardar plazo" in consent and "Formulario del paciente" in consent
     assert "Save period" not in consent
-    dashboard = admin.get("/dashboard/", headers=SPANISH, follow_redirects=True).text
+    dashboard = admin.get(f"/dashboard/clinics/{clinic}", headers=SPANISH).text
     assert "Idioma del paciente" in dashboard and ">español</option>" in dashboard
