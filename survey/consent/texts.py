@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -113,6 +114,28 @@ def editable_texts(text: ConsentText | None) -> dict[str, dict[str, str]]:
     }
 
 
+def _too_long(part: str, language: str, length: int, limit: int) -> str:
+    """One message per part, so that each can be worded naturally in every language."""
+    values = {"language": LANGUAGE_NAMES[language], "length": length, "limit": limit}
+    if part == "title":
+        return gettext(
+            "The title in %(language)s has %(length)s characters; at most %(limit)s fit on a"
+            " phone's page.",
+            **values,
+        )
+    if part == "information":
+        return gettext(
+            "The information in %(language)s has %(length)s characters; at most %(limit)s fit on"
+            " a phone's page.",
+            **values,
+        )
+    return gettext(
+        "The question in %(language)s has %(length)s characters; at most %(limit)s fit on a"
+        " phone's page.",
+        **values,
+    )
+
+
 def _checked_texts(texts: dict, *, ask_consent: bool) -> dict[str, dict[str, str]]:
     clean = {}
     for language in LANGUAGES:
@@ -120,19 +143,22 @@ def _checked_texts(texts: dict, *, ask_consent: bool) -> dict[str, dict[str, str
         words = {part: value.replace("\r\n", "\n") for part, value in words.items()}
         for part, limit in MAX_LENGTHS.items():
             if len(words[part]) > limit:
-                raise ConsentError(
-                    f"The {part} in {LANGUAGE_NAMES[language]} has {len(words[part])} "
-                    f"characters; at most {limit} fit on a phone's page."
-                )
+                raise ConsentError(_too_long(part, language, len(words[part]), limit))
         if not words["information"]:
             raise ConsentError(
-                f"The information text in {LANGUAGE_NAMES[language]} is empty: write it, "
-                "so that every respondent can read it in their language."
+                gettext(
+                    "The information text in %(language)s is empty: write it, so that every"
+                    " respondent can read it in their language.",
+                    language=LANGUAGE_NAMES[language],
+                )
             )
         if ask_consent and not words["question"]:
             raise ConsentError(
-                f"The consent question in {LANGUAGE_NAMES[language]} is empty: write it, "
-                "or turn the consent question off."
+                gettext(
+                    "The consent question in %(language)s is empty: write it, or turn the"
+                    " consent question off.",
+                    language=LANGUAGE_NAMES[language],
+                )
             )
         clean[language] = words
     return clean
@@ -150,9 +176,17 @@ def save_text(
     """Store a new version of the clinic's text for ``form`` (the caller checked the actor may)
     and write the audit entry; ``ConsentError`` if the text is incomplete or unchanged."""
     if form not in FORMS:
-        raise ConsentError(f"Unknown form {form!r}; expected one of: {', '.join(FORMS)}.")
+        raise ConsentError(
+            gettext(
+                "Unknown form %(form)s; expected one of: %(known)s.",
+                form=repr(form),
+                known=", ".join(FORMS),
+            )
+        )
     if ask_consent and not show_information:
-        raise ConsentError("A consent question needs the information page: turn the page on.")
+        raise ConsentError(
+            gettext("A consent question needs the information page: turn the page on.")
+        )
     clean = _checked_texts(texts, ask_consent=ask_consent)
     previous = current_text(clinic_id, form)
     if previous is not None and (
@@ -160,7 +194,7 @@ def save_text(
         previous.ask_consent,
         previous.texts,
     ) == (show_information, ask_consent, clean):
-        raise ConsentError("Nothing was changed, so no new version was made.")
+        raise ConsentError(gettext("Nothing was changed, so no new version was made."))
     version = (previous.version if previous is not None else 0) + 1
     text = ConsentText(
         clinic_id=clinic_id,
@@ -186,7 +220,9 @@ def save_text(
     except IntegrityError:
         db.session.rollback()
         raise ConsentError(
-            "Someone else saved a new version at the same moment; reload the page and check it."
+            gettext(
+                "Someone else saved a new version at the same moment; reload the page and check it."
+            )
         ) from None
     return text
 

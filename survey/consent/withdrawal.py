@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -102,7 +103,7 @@ def withdraw(invitation: Invitation, now: datetime | None = None) -> None:
     )
     if deleted.rowcount != 1:
         db.session.rollback()
-        raise WithdrawalError("These answers can no longer be withdrawn.")
+        raise WithdrawalError(gettext("These answers can no longer be withdrawn."))
     _count_withdrawal(clinic_id, form)
     record_audit("respondent", "response.withdraw", f"clinic:{clinic_id}", form=form)
     db.session.commit()
@@ -110,11 +111,14 @@ def withdraw(invitation: Invitation, now: datetime | None = None) -> None:
 
 
 def _refusal(found: WithdrawalStatus) -> str:
-    return {
-        "not-submitted": "These answers were not sent yet, so there is nothing to withdraw.",
-        "withdrawn": "The answers sent with this link were already withdrawn and deleted.",
-        "no-withdrawal": "This clinic does not offer withdrawal after the answers are sent.",
-    }.get(found.reason, "The time to withdraw these answers is over.")
+    """Why these answers cannot be withdrawn, in the respondent's page language."""
+    if found.reason == "not-submitted":
+        return gettext("These answers were not sent yet, so there is nothing to withdraw.")
+    if found.reason == "withdrawn":
+        return gettext("The answers sent with this link were already withdrawn and deleted.")
+    if found.reason == "no-withdrawal":
+        return gettext("This clinic does not offer withdrawal after the answers are sent.")
+    return gettext("The time to withdraw these answers is over.")
 
 
 def _count_withdrawal(clinic_id: int, form: str) -> None:
@@ -151,15 +155,23 @@ def set_withdrawal_days(clinic_id: int, days: int | str, *, actor: str) -> int:
         days = int(str(days).strip())
     except ValueError:
         raise WithdrawalError(
-            f"{days!r} is not a whole number of days; expected e.g. 30 (0 turns withdrawal off)."
+            gettext(
+                "%(days)s is not a whole number of days; expected e.g. 30 (0 turns withdrawal"
+                " off).",
+                days=repr(days),
+            )
         ) from None
     if not 0 <= days <= MAX_WITHDRAWAL_DAYS:
         raise WithdrawalError(
-            f"{days} days: expected 0 (no withdrawal) to {MAX_WITHDRAWAL_DAYS} days."
+            gettext(
+                "%(days)s days: expected 0 (no withdrawal) to %(maximum)s days.",
+                days=days,
+                maximum=MAX_WITHDRAWAL_DAYS,
+            )
         )
     clinic = db.session.get(Clinic, clinic_id)
     if clinic is None:
-        raise WithdrawalError(f"There is no clinic with id {clinic_id}.")
+        raise WithdrawalError(gettext("There is no clinic with id %(id)s.", id=clinic_id))
     before = clinic.withdrawal_days
     clinic.withdrawal_days = days
     record_audit(actor, "clinic.withdrawal_days", f"clinic:{clinic_id}", days=days, before=before)

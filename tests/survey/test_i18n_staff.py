@@ -356,3 +356,20 @@ def test_the_clinician_term_and_consent_pages_in_spanish(app, staff):
     assert "Save period" not in consent
     dashboard = admin.get(f"/dashboard/clinics/{clinic}", headers=SPANISH).text
     assert "Idioma del paciente" in dashboard and ">español</option>" in dashboard
+
+
+def test_a_consent_refusal_is_in_spanish(app, staff):
+    admin = signed_in(app, "admin@example.org")
+    clinic = staff.clinic_a
+    page = admin.get(f"/admin/clinics/{clinic}/consent", headers=SPANISH).text
+    refused = admin.post(
+        f"/admin/clinics/{clinic}/withdrawal",
+        data={"withdrawal_days": "soon", "form": "patient", "csrf_token": csrf_token(page)},
+        headers=SPANISH,
+    )
+    assert refused.status_code == 400
+    assert "&#39;soon&#39; no es un número entero de días" in refused.text
+    cli = app.test_cli_runner().invoke(
+        args=["clinic", "set-withdrawal", "Alder Clinic", "--days", "soon"]
+    )
+    assert "'soon' is not a whole number of days" in cli.output
