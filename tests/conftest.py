@@ -3,6 +3,10 @@
 The suite runs on SQLite by default and on PostgreSQL when ``TEST_DATABASE_URL`` names one
 (``.ci/run`` does both). The schema is built once per session by running the Alembic revisions
 from empty to head; each test then starts from empty tables.
+
+Every test whose fixtures reach the test database is marked ``database`` here, so the
+PostgreSQL pass can run just those (``pytest -m "database or postgres"``): the others never
+open a connection and would only repeat the SQLite pass.
 """
 
 from __future__ import annotations
@@ -12,12 +16,21 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 
 from survey import create_app
+from survey.auth import accounts
 from survey.config import database_url
 from survey.extensions import db
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://127.0.0.1:5432/test"
+
+# The app's own hasher (argon2id at the library's defaults, about 0.3 s a hash here). Tests hash
+# and verify with a cheap one instead; test_auth checks this one with the ``production_hasher``
+# fixture.
+PRODUCTION_HASHER = accounts._hasher
+# Same algorithm and code paths, the smallest cost argon2 allows: about 0.1 ms a hash.
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def postgres_url() -> str:
@@ -58,6 +71,49 @@ def app_settings(url: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "HEALING_SURVEY_MIN_CELL": 5,
     }
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``database`` every test that uses the test database (directly or via ``app``)."""
+    for item in items:
+        if "database_url_for_tests" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
+
+
+def pytest_report_collectionfinish(config, start_path, items):
+    """Say how many of the tests run reach a database, so the two passes can be compared."""
+    uses_database = sum(1 for item in items if item.get_closest_marker("database"))
+    postgres_only = sum(
+        1
+        for item in items
+        if item.get_closest_marker("postgres") and not item.get_closest_marker("database")
+    )
+    return (
+        f"{len(items)} tests selected: {uses_database} use the test database, "
+        f"{postgres_only} more reach PostgreSQL themselves"
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes():
+    """Argon2 at its cheapest for the whole session: sign-ins in tests cost 0.1 ms, not 0.3 s.
+
+    Hashes made with it also verify cheaply (argon2 reads the cost from the hash), and the app
+    does not rehash them on sign-in because its hasher is this one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", TEST_HASHER)
+        accounts._dummy_hash.cache_clear()
+        yield
+    accounts._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def production_hasher(monkeypatch):
+    """The app's real argon2 parameters, for the tests about them."""
+    monkeypatch.setattr(accounts, "_hasher", PRODUCTION_HASHER)
+    accounts._dummy_hash.cache_clear()
+    yield PRODUCTION_HASHER
+    accounts._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
