@@ -80,17 +80,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.database)
 
 
-def pytest_report_collectionfinish(config, start_path, items):
-    """Say how many of the tests run reach a database, so the two passes can be compared."""
-    uses_database = sum(1 for item in items if item.get_closest_marker("database"))
-    postgres_only = sum(
-        1
-        for item in items
-        if item.get_closest_marker("postgres") and not item.get_closest_marker("database")
-    )
-    return (
-        f"{len(items)} tests selected: {uses_database} use the test database, "
-        f"{postgres_only} more reach PostgreSQL themselves"
+def pytest_terminal_summary(terminalreporter):
+    """Count the tests run that reach a database: ``.ci/run`` checks that the PostgreSQL pass
+    ran as many as the SQLite pass (none left out by mistake). Reports carry the markers, so
+    this also counts right under pytest-xdist."""
+    reached = {"database": set(), "postgres": set()}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if not isinstance(report, pytest.TestReport):
+                continue  # deselected items are listed here too
+            for marker, seen in reached.items():
+                if marker in report.keywords:
+                    seen.add(report.nodeid)
+    both = reached["database"] | reached["postgres"]
+    terminalreporter.write_line(
+        f"database tests run: {len(both)} ({len(reached['database'])} use the test database, "
+        f"{len(reached['postgres'] - reached['database'])} more reach PostgreSQL themselves)"
     )
 
 
