@@ -440,10 +440,15 @@ def _single_bounds(f_low: float, f_high: float, k: int) -> tuple[float, float]:
 
 
 def _icc2_or_nan(values: np.ndarray, ci: float) -> tuple[float, float, float]:
+    """ICC2 and its bounds, each NaN where it is undefined: fewer than 3 dyads, no spread
+    between dyads, or raters who agree exactly on every dyad (the F bounds divide 0 by 0; a
+    small dashboard cell can hold such dyads)."""
     if len(values) < 3 or np.ptp(values.mean(axis=1)) == 0:
         return (float("nan"),) * 3
-    row = icc(values, ci=ci).table.loc["ICC2"]
-    return float(row["icc"]), float(row["lower"]), float(row["upper"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        row = icc(values, ci=ci).table.loc["ICC2"]
+    estimates = (row["icc"], row["lower"], row["upper"])
+    return tuple(float(value) if np.isfinite(value) else float("nan") for value in estimates)
 
 
 def _ratings(ratings, ci: float) -> np.ndarray:

@@ -163,6 +163,9 @@ class Invitation(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When this link first declined the consent question: one link counts one decline however
+    # often No is pressed (the decline counts are what an ethics board reads).
+    consent_declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     clinician: Mapped[Clinician] = relationship()
     wave: Mapped[Wave | None] = relationship(back_populates="invitations")

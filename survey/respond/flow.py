@@ -318,13 +318,16 @@ def give_consent(
 def decline_consent(invitation: Invitation, text_id: int | None) -> None:
     """Count one decline of version ``text_id`` and keep nothing else: answers saved before the
     question was turned on are deleted, the e-mail address is erased (no reminders follow).
-    The link stays open, so a respondent who changes their mind can still take part."""
+    The link stays open, so a respondent who changes their mind can still take part; a link
+    counts one decline however often No is pressed on it."""
     check_open(invitation)
     text = _shown_version(invitation, text_id)
     if invitation.response is not None:
         db.session.execute(delete(Answer).where(Answer.response_id == invitation.response.id))
         db.session.delete(invitation.response)
-    consent.count_decline(text.id)
+    if invitation.consent_declined_at is None:
+        invitation.consent_declined_at = utcnow()
+        consent.count_decline(text.id)
     erase_contact(invitation.id)
     _commit()
     db.session.expire(invitation)

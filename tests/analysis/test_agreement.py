@@ -169,3 +169,12 @@ def test_clinician_reliability_is_nan_where_clinicians_do_not_differ():
     assert result.icc1 == pytest.approx(-1 / 3)
     assert np.isnan(result.reliability_at(4))
     assert all(np.isnan(value) for value in result.reliability)
+
+
+def test_dyads_in_exact_agreement_give_an_undefined_interval_without_a_warning():
+    # Patients and clinicians agreeing on every dyad: ICC2's F bounds would divide 0 by 0
+    # (a small dashboard cell can hold such dyads); the bounds are NaN, not a RuntimeWarning.
+    scores = pd.DataFrame({"trust": [4.0, 3.0, 5.0, 2.5]}, index=list("abcd"))
+    row = dyad_agreement(scores, scores.copy()).table.loc["trust"]
+    assert row["mean_difference"] == 0
+    assert np.isnan(row["icc_lower"]) and np.isnan(row["icc_upper"])

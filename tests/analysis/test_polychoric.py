@@ -190,18 +190,29 @@ def test_pair_without_shared_answers_is_nan_and_not_smoothed():
     assert np.isfinite(matrix[0, 2]) and not result.smoothed
 
 
+CHUNKED_ITEMS = [*AGREE, "C1", "C2", "E1", "N1"]
+
+
+@pytest.fixture(scope="module", params=[1, 97, 2800], ids=lambda chunk: f"chunk{chunk}")
+def tables_in_chunks(request, bfi) -> PairTables:
+    """The pair tables of bfi's rows added ``chunk`` rows at a time (2,800 updates for 1),
+    accumulated once and checked under both threshold options."""
+    items = bfi[CHUNKED_ITEMS]
+    tables = PairTables(items=tuple(items.columns), values=range(0, 8))
+    rows = items.to_numpy()
+    for start in range(0, len(rows), request.param):
+        tables.update(rows[start : start + request.param])
+    return tables
+
+
 @pytest.mark.parametrize("global_thresholds", [True, False])
-@pytest.mark.parametrize("chunk", [1, 97, 2800])
 def test_tables_accumulated_in_chunks_give_exactly_the_polychoric_of_the_rows(
-    bfi, chunk, global_thresholds
+    bfi, tables_in_chunks, global_thresholds
 ):
     # bfi has missing answers; A/C/E items use 1..6, so the range 0..7 has unused categories.
-    items = bfi[[*AGREE, "C1", "C2", "E1", "N1"]]
-    tables = PairTables(items=tuple(items.columns), values=range(0, 8))
-    for start in range(0, len(items), chunk):
-        tables.update(items.iloc[start : start + chunk].to_numpy())
+    tables = tables_in_chunks
     from_tables = polychoric_from_tables(tables, global_thresholds=global_thresholds)
-    from_rows = polychoric(items, global_thresholds=global_thresholds)
+    from_rows = polychoric(bfi[CHUNKED_ITEMS], global_thresholds=global_thresholds)
     assert tables.n_rows == from_rows.n == from_tables.n == 2800
     assert np.array_equal(from_tables.correlation.to_numpy(), from_rows.correlation.to_numpy())
     assert from_tables.thresholds.equals(from_rows.thresholds)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from argon2 import extract_parameters
+from argon2.profiles import RFC_9106_LOW_MEMORY
 from sqlalchemy import func, select
 
 from survey.auth.accounts import AccountError, add_account, set_password
@@ -45,6 +47,25 @@ def test_sign_in_and_out(app, client, staff):
         account = db.session.scalar(select(User).where(User.email == "manager@example.org"))
         assert account.last_login_at is not None
         assert account.password_hash.startswith("$argon2id$")
+
+
+def test_the_app_hashes_with_argon2id_at_full_cost_and_upgrades_cheaper_hashes(
+    app, client, staff, production_hasher
+):
+    """The suite signs in with cheap hashes (tests/conftest.py); the app itself uses argon2id at
+    least at RFC 9106's low-memory profile (64 MiB, 3 passes) and rehashes a cheaper hash on
+    sign-in."""
+    with app.app_context():
+        account = db.session.scalar(select(User).where(User.email == "manager@example.org"))
+        assert extract_parameters(account.password_hash).memory_cost < 1024
+    assert sign_in(client, "manager@example.org").status_code == 302
+    with app.app_context():
+        account = db.session.scalar(select(User).where(User.email == "manager@example.org"))
+        upgraded = extract_parameters(account.password_hash)
+    assert upgraded.type == RFC_9106_LOW_MEMORY.type
+    assert upgraded.memory_cost >= RFC_9106_LOW_MEMORY.memory_cost
+    assert upgraded.time_cost >= RFC_9106_LOW_MEMORY.time_cost
+    assert sign_in(app.test_client(), "manager@example.org").status_code == 302
 
 
 def test_wrong_password_and_unknown_account_look_alike(app, client, staff):

@@ -49,7 +49,7 @@ def _drop_schema(name: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def live_database(request, tmp_path):
     """A migrated database of each kind, and how to make the same place empty again."""
     from flask_migrate import upgrade
@@ -254,6 +254,7 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path, monkeypatch):
         db.engine.dispose()
 
 
+@pytest.mark.postgres
 def test_postgres_backup_without_pg_dump_says_what_to_do(tmp_path, monkeypatch):
     url = _schema_database(f"hs_nodump_{os.getpid()}")
     try:

@@ -152,6 +152,12 @@ def test_questions_wait_for_consent_and_a_decline_keeps_only_a_count(app, patien
     assert declined.status_code == 302
     assert "No answers were saved" in patient.client.get(declined.location).text
     assert count(app, Response) == 0 and count(app, Answer) == 0
+    # Pressing No again on the same link does not count again.
+    again = patient.client.post(
+        f"{patient.url}/consent",
+        data={"csrf_token": csrf_token(page.text), "text": text_id, "consent": "no"},
+    )
+    assert again.status_code == 302
     with app.app_context():
         assert db.session.get(ConsentDeclineCount, text_id).declines == 1
         invitation = find_invitation(token_of(patient.url))

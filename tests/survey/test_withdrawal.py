@@ -243,12 +243,7 @@ def every_number(clinic_id: int, selections, summarized) -> dict:
             seen[("summary", form, *selection)] = clinic_summary(
                 clinic_id, form=form, min_cell=MIN, period=period, **options
             )
-        if start is None and end is None and period == "month":
-            # Only unfiltered comparisons: on some tiny month ranges of a random clinic the
-            # ICC's confidence interval divides 0 by 0 (analysis.agreement, a known issue).
-            seen[("comparison", *selection)] = comparison_summary(
-                clinic_id, min_cell=MIN, **options
-            )
+        seen[("comparison", *selection)] = comparison_summary(clinic_id, min_cell=MIN, **options)
     return seen
 
 
