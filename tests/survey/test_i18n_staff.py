@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from flask import render_template
+from sqlalchemy import select
 
 from survey.extensions import db
 from survey.i18n import TRANSLATIONS_DIR
+from survey.models import User
 
 from .conftest import csrf_token
 from .dashboard_seed import seed_clinic
@@ -220,7 +222,7 @@ def test_every_spanish_text_keeps_the_placeholders_of_its_msgid():
     assert wrong == []
 
 
-def every_staff_page(staff) -> list[str]:
+def every_staff_page(staff, manager_id: int) -> list[str]:
     return [
         "/dashboard/clinics",
         f"/dashboard/clinics/{staff.clinic_a}",
@@ -234,7 +236,7 @@ def every_staff_page(staff) -> list[str]:
         "/admin/clinics",
         "/admin/clinicians",
         "/admin/accounts",
-        "/admin/accounts/2",  # the manager: nobody manages their own account
+        f"/admin/accounts/{manager_id}",  # the manager: nobody manages their own account
         "/admin/audit/",
         "/account/password",
     ]
@@ -242,7 +244,9 @@ def every_staff_page(staff) -> list[str]:
 
 def test_every_staff_page_renders_in_spanish(app, staff):
     admin = signed_in(app, "admin@example.org")
-    for path in every_staff_page(staff):
+    with app.app_context():
+        manager_id = db.session.scalar(select(User.id).where(User.email == "manager@example.org"))
+    for path in every_staff_page(staff, manager_id):
         page = admin.get(path, headers=SPANISH)
         assert page.status_code == 200, path
         assert '<html lang="es">' in page.text and "Paneles" in page.text, path
