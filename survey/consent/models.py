@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    insert,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
@@ -61,3 +71,23 @@ class WithdrawalCount(db.Model):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), primary_key=True)
     form: Mapped[str] = mapped_column(String(32), primary_key=True)
     withdrawals: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def add_one(model: type[db.Model], counter: str, **key) -> None:
+    """Add one to ``model``'s ``counter`` in the row named by ``key``, creating the row at 1,
+    atomically under concurrent requests (the caller commits)."""
+    column = getattr(model, counter)
+    added = db.session.execute(
+        update(model)
+        .where(*(getattr(model, name) == value for name, value in key.items()))
+        .values({counter: column + 1})
+        .execution_options(synchronize_session=False)
+    )
+    if added.rowcount == 1:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(model).values(**key, **{counter: 1}))
+    except IntegrityError:
+        # Another request created the row first: count on it.
+        add_one(model, counter, **key)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from survey.consent.models import ConsentDeclineCount, ConsentText
+from survey.consent.models import ConsentDeclineCount, ConsentText, add_one
 from survey.extensions import db
 from survey.models import record_audit
 
@@ -250,19 +250,4 @@ def versions(clinic_id: int, form: str) -> list[dict]:
 
 def count_decline(text_id: int) -> None:
     """Add one to the declines of a version, atomically (the caller commits)."""
-    added = db.session.execute(
-        update(ConsentDeclineCount)
-        .where(ConsentDeclineCount.consent_text_id == text_id)
-        .values(declines=ConsentDeclineCount.declines + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if added.rowcount == 1:
-        return
-    try:
-        with db.session.begin_nested():
-            db.session.execute(
-                insert(ConsentDeclineCount).values(consent_text_id=text_id, declines=1)
-            )
-    except IntegrityError:
-        # Another decline created the row first: count on it.
-        count_decline(text_id)
+    add_one(ConsentDeclineCount, "declines", consent_text_id=text_id)

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 
-from survey.consent.models import WithdrawalCount
+from survey.consent.models import WithdrawalCount, add_one
 from survey.extensions import db
 from survey.models import (
     Answer,
@@ -104,7 +103,7 @@ def withdraw(invitation: Invitation, now: datetime | None = None) -> None:
     if deleted.rowcount != 1:
         db.session.rollback()
         raise WithdrawalError(gettext("These answers can no longer be withdrawn."))
-    _count_withdrawal(clinic_id, form)
+    add_one(WithdrawalCount, "withdrawals", clinic_id=clinic_id, form=form)
     record_audit("respondent", "response.withdraw", f"clinic:{clinic_id}", form=form)
     db.session.commit()
     db.session.expire(invitation)
@@ -119,24 +118,6 @@ def _refusal(found: WithdrawalStatus) -> str:
     if found.reason == "no-withdrawal":
         return gettext("This clinic does not offer withdrawal after the answers are sent.")
     return gettext("The time to withdraw these answers is over.")
-
-
-def _count_withdrawal(clinic_id: int, form: str) -> None:
-    added = db.session.execute(
-        update(WithdrawalCount)
-        .where(WithdrawalCount.clinic_id == clinic_id, WithdrawalCount.form == form)
-        .values(withdrawals=WithdrawalCount.withdrawals + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if added.rowcount == 1:
-        return
-    try:
-        with db.session.begin_nested():
-            db.session.execute(
-                insert(WithdrawalCount).values(clinic_id=clinic_id, form=form, withdrawals=1)
-            )
-    except IntegrityError:
-        _count_withdrawal(clinic_id, form)
 
 
 def withdrawals(clinic_id: int) -> dict[str, int]:

@@ -37,6 +37,16 @@ class Column:
     kind: str  # "int", "text" or "datetime"
 
 
+# Which information text a respondent was shown, in identified and de-identified files alike.
+CONSENT_COLUMNS = (
+    Column(
+        "consent_version",
+        "Version of the information (and consent) text shown before the first question; "
+        "empty: none shown",
+        "int",
+    ),
+    Column("consent", "agreed (to the consent question) or informed (information only)", "text"),
+)
 IDENTIFIED_COLUMNS = (
     Column("response_id", "Response id", "int"),
     Column("clinic_id", "Clinic id", "int"),
@@ -53,13 +63,7 @@ IDENTIFIED_COLUMNS = (
     Column("started_at", "Started (UTC, ISO 8601)", "datetime"),
     Column("submitted_at", "Submitted (UTC, ISO 8601)", "datetime"),
     Column("duration_seconds", "Seconds from start to submission", "int"),
-    Column(
-        "consent_version",
-        "Version of the information (and consent) text shown before the first question; "
-        "empty: none shown",
-        "int",
-    ),
-    Column("consent", "agreed (to the consent question) or informed (information only)", "text"),
+    *CONSENT_COLUMNS,
 )
 # De-identified: pseudonyms instead of ids and names, no free text, dates to the month.
 DEIDENTIFIED_COLUMNS = (
@@ -75,13 +79,7 @@ DEIDENTIFIED_COLUMNS = (
     Column("started_month", "Month started (UTC, YYYY-MM)", "text"),
     Column("submitted_month", "Month submitted (UTC, YYYY-MM)", "text"),
     Column("duration_seconds", "Seconds from start to submission", "int"),
-    Column(
-        "consent_version",
-        "Version of the information (and consent) text shown before the first question; "
-        "empty: none shown",
-        "int",
-    ),
-    Column("consent", "agreed (to the consent question) or informed (information only)", "text"),
+    *CONSENT_COLUMNS,
 )
 LONG_ITEM_COLUMNS = (
     Column("item_id", "Item id", "text"),
