@@ -158,8 +158,8 @@ def main() -> None:
         help=f"a PostgreSQL database to hold the benchmark's schema (default {DEFAULT_DATABASE})",
     )
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "tests" / "survey"))
-    from mailserver import free_port
+    sys.path.insert(0, str(ROOT))
+    from tests.survey.mailbox import free_port
 
     base = database_url(args.database_url)
     port = free_port()

@@ -18,7 +18,8 @@ from survey.extensions import db
 from survey.invitations import find_invitation, invite_dyad
 from survey.models import Clinic, Invitation, InvitationState, utcnow
 from tests.survey.conftest import Respondent, csrf_token
-from tests.survey.mailserver import MailServer
+
+from .mailbox import MailServer
 
 LINK = re.compile(r"http://127\.0\.0\.1:5000/s/[A-Za-z0-9_-]+")
 OPTOUT = re.compile(r"http://127\.0\.0\.1:5000/o/\d+/[0-9a-f]+")

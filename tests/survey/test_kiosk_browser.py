@@ -14,7 +14,6 @@ from survey.invitations import invite_dyad
 from survey.models import Wave
 
 from .staff import PASSWORD, add_staff
-from .test_browser import browser, live_server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +27,7 @@ def todays(clinician_id: int, reference: str) -> None:
     db.session.commit()
 
 
-def test_tablet_returns_to_start_and_history_shows_no_answers(app, browser, live_server):  # noqa: F811
+def test_tablet_returns_to_start_and_history_shows_no_answers(app, browser, live_server):
     from playwright.sync_api import expect
 
     with app.app_context():
