@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -27,11 +29,13 @@ def empty_database(request, tmp_path):
     base = postgres_url()
     if not postgres_available(base):
         pytest.skip(f"no PostgreSQL server answers at {base}")
-    reset_postgres_schema(base, "hs_migration_test")
-    yield schema_url(base, "hs_migration_test")
+    # One schema per process: CI runs its two passes at once, both with this test.
+    schema = f"hs_migration_test_{os.getpid()}"
+    reset_postgres_schema(base, schema)
+    yield schema_url(base, schema)
     engine = sa.create_engine(base)
     with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA IF EXISTS hs_migration_test CASCADE"))
+        connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     engine.dispose()
 
 
