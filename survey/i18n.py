@@ -11,12 +11,12 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from babel import Locale
 from babel.support import NullTranslations, Translations
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_locale, gettext, refresh
 
 from items import load_bank
+from survey import languages
 
 # The language the msgids are written in: it needs no catalogue.
 SOURCE_LANGUAGE = "en"
@@ -54,7 +54,7 @@ def translation_statuses() -> dict[str, str]:
 
 def language_label(code: str) -> str:
     """A language's name in the page's language, for staff pages: "Spanish" on an English page."""
-    return Locale.parse(code).get_display_name(current_language()) or code
+    return languages.language_name(code, in_language=current_language())
 
 
 def translation_status_label(status: str) -> str:
@@ -70,7 +70,7 @@ def translation_status_label(status: str) -> str:
 
 def language_name(code: str) -> str:
     """A language's name in that language, capitalised: "English", "Español"."""
-    name = Locale.parse(code).get_display_name(code) or code
+    name = languages.language_name(code, in_language=code)
     return name[:1].upper() + name[1:]
 
 
