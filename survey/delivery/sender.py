@@ -52,6 +52,7 @@ from survey.delivery.models import InvitationContact, MessageStatus, OutboxMessa
 from survey.delivery.outbox import schedule_reminders
 from survey.delivery.smtp import DeliveryError, SmtpSettings, connect
 from survey.extensions import db
+from survey.invitations.service import absolute_url, survey_url
 from survey.models import (
     Clinic,
     Clinician,
@@ -433,7 +434,6 @@ def _commit_answered(driver) -> bool:
 
 
 def _context(message: Row, settings: SmtpSettings, address: str, token: str) -> MessageContext:
-    base = current_app.config["BASE_URL"]
     signature = optout_signature(current_app.config["SECRET_KEY"], message.invitation_id)
     return MessageContext(
         message_id=message.id,
@@ -445,8 +445,8 @@ def _context(message: Row, settings: SmtpSettings, address: str, token: str) -> 
         clinician=message.clinician,
         patient_reference=message.reference,
         invited_on=message.invited_on,
-        survey_url=f"{base}/s/{token}",
-        optout_url=f"{base}/o/{message.invitation_id}/{signature}",
+        survey_url=survey_url(token),
+        optout_url=absolute_url(f"/o/{message.invitation_id}/{signature}"),
         expires_at=message.expires_at,
     )
 

@@ -24,11 +24,6 @@ def mail_is_on() -> bool:
     return bool(current_app.config.get("SMTP_URL"))
 
 
-def absolute_url(path: str) -> str:
-    """A link as it must appear in an e-mail: ``BASE_URL`` followed by the path."""
-    return current_app.config["BASE_URL"].rstrip("/") + path
-
-
 def _message(settings: SmtpSettings, to: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.sender

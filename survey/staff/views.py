@@ -26,9 +26,10 @@ from survey.auth.access import actor_of, current_account, deny, role_required
 from survey.delivery.smtp import DeliveryError
 from survey.extensions import db
 from survey.i18n import current_language
+from survey.invitations.service import absolute_url
 from survey.models import Clinic, Clinician, Role, User
 from survey.staff import accounts as staff
-from survey.staff.mail import MailOff, absolute_url, mail_is_on, send_staff_mail
+from survey.staff.mail import MailOff, mail_is_on, send_staff_mail
 
 bp = Blueprint("staff", __name__)
 MANAGERS = (Role.ADMIN, Role.MANAGER)
