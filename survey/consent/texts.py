@@ -15,10 +15,9 @@ from sqlalchemy.exc import IntegrityError
 
 from survey.consent.models import ConsentDeclineCount, ConsentText, add_one
 from survey.extensions import db
+from survey.i18n import language_name
 from survey.models import record_audit
 
-LANGUAGES = ("en", "es")
-LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 FORMS = ("patient", "clinician-dyad", "clinician-self")
 PARTS = ("title", "information", "question")
 # Long enough for a real information sheet, short enough to read on a phone.
@@ -55,6 +54,10 @@ DEFAULT_TEXTS = {
         "question": "¿Está de acuerdo en responder las preguntas?",
     },
 }
+
+# The languages a text is written in are those of the default texts; each is named in itself.
+LANGUAGES = tuple(DEFAULT_TEXTS)
+LANGUAGE_NAMES = {code: language_name(code) for code in LANGUAGES}
 
 
 class ConsentError(ValueError):
