@@ -19,6 +19,7 @@ from survey.demo import DEMO_CLINIC, create_demo
 from survey.extensions import db
 from survey.models import Clinic
 
+from .browsing import answer_every_part
 from .staff import add_user
 
 PHONE_AGENT = (
@@ -54,16 +55,14 @@ def complete_on_phone(browser, url: str, screenshots: Path, expect) -> None:
     page = phone.new_page()
     page.goto(url)
     page.get_by_role("link", name="Start").click()
-    for part in range(1, 7):
-        # Wait for each new page before touching it: a click does not wait for navigation.
-        expect(page.locator(".progress-text")).to_have_text(f"Part {part} of 6")
-        for fieldset in page.locator("fieldset.item").all():
-            fieldset.locator("label.choice").nth(3).click()
+
+    def check_part(part: int) -> None:
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         if part == 2:
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=screenshots / "patient-phone.png")
-        page.locator("button[value=next]").click()
+
+    answer_every_part(page, choice=3, on_part=check_part)
     expect(page.get_by_role("heading", name="Check your answers")).to_be_visible()
     page.get_by_role("button", name="Send my answers").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()

@@ -17,9 +17,10 @@ from survey.delivery.sender import send_pending
 from survey.extensions import db
 from survey.models import Clinician, Invitation, InvitationState
 
+from .browsing import answer_every_part, sign_in_page
 from .conftest import Respondent
 from .mailbox import link_in, running_smtp_server
-from .staff import PASSWORD, add_staff
+from .staff import add_staff
 
 pytestmark = pytest.mark.browser
 
@@ -70,10 +71,7 @@ def test_a_clinics_day_from_set_up_to_response_rate(
     page = desk.new_page()
 
     # 1. Sign in; add a clinician; invite a colleague, whose set-up link arrives by e-mail.
-    page.goto(live_server + "/sign-in?next=/admin/")
-    page.fill("#email", "manager@example.org")
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, live_server + "/sign-in?next=/admin/", "manager@example.org")
     expect(page.get_by_role("heading", name="Administration")).to_be_visible()
     page.get_by_role("link", name="Clinicians").click()
     page.get_by_label("Name, as patients know them").fill("Dr. Alder Three")
@@ -133,11 +131,7 @@ def test_a_clinics_day_from_set_up_to_response_rate(
     patient = phone.new_page()
     patient.goto(survey_link)
     patient.get_by_role("link", name="Start").click()
-    for part in range(1, 7):
-        expect(patient.locator(".progress-text")).to_have_text(f"Part {part} of 6")
-        for fieldset in patient.locator("fieldset.item").all():
-            fieldset.locator("label.choice").nth(3).click()
-        patient.locator("button[value=next]").click()
+    answer_every_part(patient, choice=3)
     patient.get_by_role("button", name="Send my answers").click()
     expect(patient.get_by_role("heading", name="Thank you")).to_be_visible()
     for n in (3, 4, 5, 6):

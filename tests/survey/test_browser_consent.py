@@ -18,7 +18,8 @@ from survey.extensions import db
 from survey.invitations import invite_dyad
 from survey.models import Answer, Response
 
-from .staff import PASSWORD, add_staff
+from .browsing import answer_every_part, sign_in_page
+from .staff import add_staff
 
 pytestmark = pytest.mark.browser
 
@@ -54,10 +55,7 @@ def test_one_patient_declines_another_consents_and_later_withdraws(
     # The manager turns the consent question on, in the staff administration.
     desk = browser.new_context(viewport={"width": 1280, "height": 900})
     page = desk.new_page()
-    page.goto(live_server + "/sign-in?next=/admin/")
-    page.fill("#email", "manager@example.org")
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, live_server + "/sign-in?next=/admin/", "manager@example.org")
     expect(page.get_by_role("heading", name="Administration")).to_be_visible()
     page.get_by_role("link", name="Information, consent and withdrawal").click()
     expect(page.get_by_role("heading", name=re.compile("Alder Clinic"))).to_be_visible()
@@ -91,11 +89,7 @@ def test_one_patient_declines_another_consents_and_later_withdraws(
     expect(page.get_by_role("heading", name="Antes de empezar")).to_be_visible()
     page.get_by_label("Sí, estoy de acuerdo").check()
     page.get_by_role("button", name="Continuar").click()
-    for part in range(1, 7):
-        expect(page.locator(".progress-text")).to_have_text(f"Parte {part} de 6")
-        for fieldset in page.locator("fieldset.item").all():
-            fieldset.locator("label.choice").nth(2).click()
-        page.locator("button[value=next]").click()
+    answer_every_part(page, choice=2, progress="Parte {part} de 6")
     page.get_by_role("button", name="Enviar mis respuestas").click()
     expect(page.get_by_role("heading", name="Gracias")).to_be_visible()
     with app.app_context():

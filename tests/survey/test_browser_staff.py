@@ -10,8 +10,9 @@ import pytest
 from survey.extensions import db
 from survey.invitations import invite_dyad
 
+from .browsing import sign_in_page
 from .mailbox import link_in, running_smtp_server
-from .staff import PASSWORD, add_staff
+from .staff import add_staff
 
 COLLEAGUE_PASSWORD = "the colleague's own password"
 
@@ -34,10 +35,7 @@ def test_a_manager_adds_a_clinician_and_invites_a_colleague(app, browser, live_s
     desk = browser.new_context(viewport={"width": 1280, "height": 900})
     desk.set_default_timeout(60_000)
     page = desk.new_page()
-    page.goto(live_server + "/sign-in?next=/admin/")
-    page.fill("#email", "manager@example.org")
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, live_server + "/sign-in?next=/admin/", "manager@example.org")
     expect(page.get_by_role("heading", name="Administration")).to_be_visible()
     expect(page.get_by_role("link", name="Administration")).to_have_attribute(
         "aria-current", "page"

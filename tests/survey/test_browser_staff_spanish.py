@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from .staff import PASSWORD, add_staff
+from .browsing import sign_in_page
+from .staff import add_staff
 
 pytestmark = pytest.mark.browser
 
@@ -18,10 +19,7 @@ def test_a_manager_switches_the_staff_pages_to_spanish(app, browser, live_server
     desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     desk.set_default_timeout(60_000)
     page = desk.new_page()
-    page.goto(live_server + "/sign-in")
-    page.fill("#email", "manager@example.org")
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, live_server + "/sign-in", "manager@example.org")
     page.get_by_role("link", name="Administration").click()
     page.get_by_role("navigation", name="Language").get_by_role("link", name="Español").click()
 

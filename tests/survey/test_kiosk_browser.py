@@ -13,7 +13,8 @@ from survey.extensions import db
 from survey.invitations import invite_dyad
 from survey.models import Wave
 
-from .staff import PASSWORD, add_staff
+from .browsing import answer_every_part, sign_in_page
+from .staff import add_staff
 
 pytestmark = pytest.mark.browser
 
@@ -40,21 +41,14 @@ def test_tablet_returns_to_start_and_history_shows_no_answers(app, browser, live
     expect(page.get_by_role("heading", name="This tablet is locked")).to_be_visible()
     assert "KIOSK-1" not in page.content()
 
-    page.goto(live_server + "/sign-in?next=/kiosk/")
-    page.fill("#email", "manager@example.org")
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, live_server + "/sign-in?next=/kiosk/", "manager@example.org")
     page.wait_for_url("**/kiosk/")
     page.get_by_role("button", name="Unlock for today").click()
     expect(page.get_by_role("heading", name="Welcome to Alder Clinic")).to_be_visible()
 
     page.get_by_role("button", name="KIOSK-1").click()
     page.get_by_role("link", name="Start").click()
-    for part in range(1, 7):
-        expect(page.locator(".progress-text")).to_have_text(f"Part {part} of 6")
-        for fieldset in page.locator("fieldset.item").all():
-            fieldset.locator("label.choice").nth(3).click()
-        page.locator("button[value=next]").click()
+    answer_every_part(page, choice=3)
     expect(page.get_by_role("heading", name="Check your answers")).to_be_visible()
     page.get_by_role("button", name="Send my answers").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
