@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, special
-from threadpoolctl import threadpool_limits
+
+from analysis._blas import one_blas_thread
 
 ESTIMATORS = ("ml",)
 # Converged when the expected decrease of F by another Fisher step is below this.
@@ -192,7 +193,7 @@ def cfa(
             f"the model has {model.n_parameters} free parameters but only {p * (p + 1) // 2} "
             "variances and covariances: it is not identified (negative degrees of freedom)"
         )
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         theta, converged = _fit(model, sample_cov)
         return _result(model, sample_cov, theta, n_obs, df, converged, std_lv)
 

@@ -6,14 +6,15 @@ GPArotation's ``oblimin``; the varimax and promax rotations come from factor_ana
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, special
-from threadpoolctl import threadpool_limits
 
+from analysis._blas import one_blas_thread
 from analysis._input import item_frame
 from analysis.moments import PairwiseMoments
 
@@ -618,13 +619,13 @@ def tucker_congruence(
 _FACTOR_PREFIX = {"minres": "MR", "ml": "ML", "pa": "PA"}
 
 
-def _small_matrix_blas() -> threadpool_limits:
+def _small_matrix_blas() -> AbstractContextManager:
     """Run BLAS/LAPACK single-threaded for the many small (items x items) decompositions.
 
     Measured here on two cores: multi-threaded OpenBLAS made the 21 one-factor fits of a
     30-item parallel analysis 10-20 times slower (1.4 s against 0.1 s).
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    return one_blas_thread()
 
 
 def _floats(series: pd.Series) -> dict[str, float]:

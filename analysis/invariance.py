@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import linalg
-from threadpoolctl import threadpool_limits
 
 from analysis import _sem
+from analysis._blas import one_blas_thread
 from analysis.ordinal_cfa import (
     OrdinalDataError,
     WLSMVFit,
@@ -145,7 +145,7 @@ def measurement_invariance(
         else []
     )
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             if ordinal:
                 models, tests = _wlsmv_steps(frame, items, factor_items, codes, labels)
             else:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import special
-from threadpoolctl import threadpool_limits
+
+from analysis._blas import one_blas_thread
 
 __all__ = ["GRMResult", "IRTError", "eap_scores", "grm", "grm_by_scale"]
 
@@ -196,7 +197,7 @@ def grm(
     model = _Model(patterns, counts, [len(c) for c in categories], quadrature_points)
     # The products are patterns x nodes by nodes x parameters: too small for threaded BLAS,
     # whose threads only wait on each other (5x slower on a busy 2-core machine).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         params, loglik, hessian, iterations, converged = model.maximize(
             model.start_values(), max_iterations=max_iterations
         )
@@ -282,7 +283,7 @@ def eap_scores(fit: GRMResult, data: pd.DataFrame) -> pd.DataFrame:
         codes, np.ones(len(codes)), [len(c) for c in fit.categories], fit.quadrature_points
     )
     params = np.concatenate([[a, *(-a * b)] for a, b in zip(fit.a, fit.b, strict=True)])
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         mean, sd = model.eap(params)
     return pd.DataFrame(
         {"theta_eap": np.where(answered, mean, np.nan), "theta_sd": np.where(answered, sd, np.nan)},

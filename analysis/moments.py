@@ -7,10 +7,12 @@ chunks, so a million responses can be analysed in constant memory.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+
+from analysis._blas import one_blas_thread
 
 
 @dataclass
@@ -138,14 +140,14 @@ class PairwiseMoments:
         return np.sqrt(np.diag(self.covariance()))
 
 
-def single_threaded_blas() -> threadpool_limits:
+def single_threaded_blas() -> AbstractContextManager:
     """BLAS on one thread for the products over all rows (items x rows times rows x items).
 
     Measured on the shared two-core machine: with other processes running, OpenBLAS's
     threads wait for each other, and these products took 10 to 20 times longer on two
     threads than on one (moments of 100,000 x 30: 6.0 s of CPU against 0.3 s).
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    return one_blas_thread()
 
 
 def pairwise_covariance(values: np.ndarray) -> np.ndarray:

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import linalg
-from threadpoolctl import threadpool_limits
 
 from analysis import _sem
+from analysis._blas import one_blas_thread
 from analysis.ordinal_stats import OrdinalStatistics, ordinal_statistics
 
 __all__ = ["OrdinalCFAResult", "OrdinalDataError", "wlsmv_cfa"]
@@ -162,7 +162,7 @@ def wlsmv_cfa(data: pd.DataFrame, spec: Any) -> OrdinalCFAResult:
     frame = complete_rows(data, items)
     groups = np.zeros(len(frame), dtype=int)
     # small matrices: threaded BLAS only adds contention
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         sample = group_statistics(frame, items, groups, ["all"])
         layout = _sem.build_layout("dwls", items, factor_items, n_thresholds=sample[0].n_thresholds)
         fit = fit_wlsmv(layout, sample)

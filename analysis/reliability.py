@@ -7,14 +7,15 @@ The numbers reproduce R psych 2.2.9: ``alpha()`` (pairwise-complete covariances 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special
-from threadpoolctl import threadpool_limits
 
+from analysis._blas import one_blas_thread
 from analysis._input import item_frame
 from analysis._spec import keyed_responses, read_scales
 from analysis.factors import _extract, oblimin
@@ -756,13 +757,13 @@ def _bootstrap_ci(values, *, ci: float, n_boot: int, seed) -> tuple[float, float
 # --- minres factoring, rotations, Schmid-Leiman (ports of psych / GPArotation / stats) -----
 
 
-def _small_matrix_blas() -> threadpool_limits:
+def _small_matrix_blas() -> AbstractContextManager:
     """Single-threaded BLAS for the many small eigendecompositions of a minres fit.
 
     On two cores, threaded OpenBLAS made each 30 x 30 ``eigh`` 4 times slower (0.53 ms against
     0.14 ms), and much more so when the other core is busy.
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    return one_blas_thread()
 
 
 def _minres(corr: np.ndarray, n_factors: int) -> np.ndarray:
