@@ -54,6 +54,53 @@ def read_responses_csv(
             f"{', '.join(absent)} (columns: {', '.join(header[:12])}"
             f"{', ...' if len(header) > 12 else ''})"
         )
+    raw = path.read_bytes()
+    answers = _single_digit_answers(raw, header, items)
+    if answers is None:
+        frame = _general_csv(path, raw, header, items, missing_codes)
+    else:
+        answers[np.isin(answers, [float(code) for code in missing_codes])] = np.nan
+        frame = pd.DataFrame(answers, columns=items)
+    _check_range(frame, scales.response_range, path)
+    warnings = _check_shape(frame, path)
+    return ResponsesFile(frame=frame, warnings=tuple(warnings))
+
+
+def _single_digit_answers(raw: bytes, header: list[str], items: list[str]) -> np.ndarray | None:
+    """The items' columns as floats (NaN where empty) when every field of the file is one digit
+    or empty and every row has one field per column, as Likert answers usually are; ``None``
+    for any other file, which :func:`_general_csv` reads and checks.
+
+    Empty fields get a placeholder, so that every row of such a file is the same bytes wide
+    and the file is one NumPy array of characters: 100,000 x 30 in 0.01 s, where
+    ``pandas.read_csv`` and the field count check took 0.14 s.
+    """
+    body = b"\n" + raw[raw.find(b"\n") + 1 :]
+    if b'"' in body or b"\r" in body or b"_" in body:
+        return None
+    if not body.endswith(b"\n"):
+        body += b"\n"  # the last line has no newline
+    chars = np.frombuffer(body, dtype=np.uint8)
+    separator = (chars == ord(",")) | (chars == ord("\n"))
+    gaps = np.flatnonzero(separator[:-1] & separator[1:]) + 1
+    chars = np.insert(chars, gaps, np.uint8(ord("_")))[1:]
+    width = 2 * len(header)
+    if not chars.size or chars.size % width:
+        return None
+    rows = chars.reshape(-1, width)
+    if not ((rows[:, 1:-1:2] == ord(",")).all() and (rows[:, -1] == ord("\n")).all()):
+        return None  # a ragged row, a blank line or a field wider than one character
+    fields = rows[:, [2 * header.index(item) for item in items]]
+    empty = fields == ord("_")
+    if not (empty | ((fields >= ord("0")) & (fields <= ord("9")))).all():
+        return None
+    values = fields.astype(float) - ord("0")
+    values[empty] = np.nan
+    return values
+
+
+def _general_csv(path: Path, raw: bytes, header: list[str], items: list[str], missing_codes):
+    """The items' columns read by pandas, with the checks that name a bad cell or row."""
     try:
         frame = pd.read_csv(path, usecols=items, na_values=["NA", "N/A", "."])
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -62,16 +109,14 @@ def read_responses_csv(
         raise ResponsesFileError(
             f"{path}: the file has a header row but no respondents (no data rows)"
         )
-    _check_field_counts(path, len(header))
+    _check_field_counts(path, raw, len(header))
     frame = frame[items]
     for item in items:
         frame[item] = _numeric_column(frame[item], item, path)
     codes = [float(code) for code in missing_codes]
     if codes:
         frame = frame.mask(frame.isin(codes))
-    _check_range(frame, scales.response_range, path)
-    warnings = _check_shape(frame, path)
-    return ResponsesFile(frame=frame.astype(float), warnings=tuple(warnings))
+    return frame.astype(float)
 
 
 def _header(path: Path) -> list[str]:
@@ -87,14 +132,13 @@ def _header(path: Path) -> list[str]:
     return [name.strip() for name in next(csv.reader([first]))]
 
 
-def _check_field_counts(path: Path, expected: int) -> None:
+def _check_field_counts(path: Path, raw: bytes, expected: int) -> None:
     """Refuse a row with fewer fields than the header, which pandas would read as missing
     answers; a row with more fields already fails in ``read_csv``.
 
     Without quotes in the file the separators are counted per line in NumPy (a 100,000-row
     file in milliseconds); with quotes, the csv module reads it.
     """
-    raw = path.read_bytes()
     if b'"' in raw:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             for number, row in enumerate(csv.reader(handle), start=1):
@@ -153,21 +197,25 @@ def _check_range(frame: pd.DataFrame, response_range, path: Path) -> None:
 
 
 def _check_shape(frame: pd.DataFrame, path: Path) -> list[str]:
-    answered = frame.notna().any(axis=1)
-    if int(answered.sum()) < frame.shape[1]:
+    values = frame.to_numpy()
+    present = ~np.isnan(values)
+    answered = int(present.any(axis=1).sum())
+    if answered < frame.shape[1]:
         raise ResponsesFileError(
-            f"{path}: {int(answered.sum())} respondents with answers for {frame.shape[1]} items; "
+            f"{path}: {answered} respondents with answers for {frame.shape[1]} items; "
             "a factor analysis needs more respondents than items"
         )
-    spread = frame.max() - frame.min()
-    constant = [str(item) for item in frame.columns if not spread[item] > 0]
+    spread = np.fmax.reduce(values, axis=0) - np.fmin.reduce(values, axis=0)  # NaN: no answers
+    constant = [
+        str(item) for item, width in zip(frame.columns, spread, strict=True) if not width > 0
+    ]
     if constant:
         raise ResponsesFileError(
             f"{path}: these items have the same answer in every row (or no answers), which "
             f"carries no information: {', '.join(constant)}; remove them from the specification"
         )
     warnings = []
-    few = frame.columns[frame.notna().sum() < 0.5 * len(frame)]
+    few = frame.columns[present.sum(axis=0) < 0.5 * len(frame)]
     if len(few):
         warnings.append(f"more than half of the answers are missing for {', '.join(few)}")
     return warnings
