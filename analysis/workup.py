@@ -240,7 +240,7 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
     frame = keyed_responses(data, replace(scales, reverse_keyed=frozenset()))
     # One pass of pairwise sums over the answers feeds the item statistics, the reliability
     # and the Pearson correlations; only the polychoric matrix and the CFA go back to the rows.
-    moments = _moments_of(frame, scales)
+    moments, tables = _moments_of(frame, scales, ordinal=options.ordinal)
     notes = []
     if _counted_every_answer(moments):
         stats = item_statistics_from_moments(moments, response_range=scales.response_range)
@@ -254,9 +254,9 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
     else:
         reliability = scale_reliability_from_moments(moments, spec)
     if options.ordinal:
-        from analysis.polychoric import polychoric
+        from analysis.polychoric import polychoric, polychoric_from_tables
 
-        poly = polychoric(frame)
+        poly = polychoric(frame) if tables is None else polychoric_from_tables(tables)
         corr_matrix = poly.correlation.to_numpy()
         if poly.smoothed:
             notes.append("the polychoric matrix was not positive definite and was smoothed")
@@ -310,16 +310,26 @@ def _group_column(data: pd.DataFrame, group: str | None) -> pd.Series | None:
     return data[group]
 
 
-def _moments_of(frame: pd.DataFrame, scales) -> PairwiseMoments:
-    """Pairwise moments of the answers, counting each value of the response range."""
+def _moments_of(frame: pd.DataFrame, scales, *, ordinal: bool):
+    """Pairwise moments of the answers, counting each value of the response range, and for an
+    ordinal workup of integer answers within the range, the pair tables they come from."""
     values = ()
     if scales.response_range is not None:
         low, high = scales.response_range
         if float(low).is_integer() and float(high).is_integer():
             values = range(int(low), int(high) + 1)
     moments = PairwiseMoments(items=tuple(frame.columns), values=values, groups=scales.items)
-    moments.update(frame.to_numpy())
-    return moments
+    rows = frame.to_numpy()
+    answered = ~np.isnan(rows)
+    if ordinal and values and np.isin(rows[answered], values).all():
+        from analysis.polychoric import PairTables
+
+        tables = PairTables(items=tuple(frame.columns), values=values)
+        tables.update(rows)
+        moments.update_from_pair_counts(tables.counts, tables.values, answered)
+        return moments, tables
+    moments.update(rows)
+    return moments, None
 
 
 def _counted_every_answer(moments: PairwiseMoments) -> bool:
