@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # imported where used: only when asked for (CFA, GRM, invaria
 
 METHODS = ("minres", "ml", "pa")
 ROTATIONS = ("oblimin", "promax", "varimax", "none")
+_MAX_TABLE_VALUES = 8  # answers per item up to which pair tables give the moments
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
     frame = keyed_responses(data, replace(scales, reverse_keyed=frozenset()))
     # One pass of pairwise sums over the answers feeds the item statistics, the reliability
     # and the Pearson correlations; only the polychoric matrix and the CFA go back to the rows.
-    moments, tables = _moments_of(frame, scales, ordinal=options.ordinal)
+    moments, tables = _moments_of(frame, scales)
     notes = []
     if _counted_every_answer(moments):
         stats = item_statistics_from_moments(moments, response_range=scales.response_range)
@@ -310,9 +311,14 @@ def _group_column(data: pd.DataFrame, group: str | None) -> pd.Series | None:
     return data[group]
 
 
-def _moments_of(frame: pd.DataFrame, scales, *, ordinal: bool):
-    """Pairwise moments of the answers, counting each value of the response range, and for an
-    ordinal workup of integer answers within the range, the pair tables they come from."""
+def _moments_of(frame: pd.DataFrame, scales):
+    """Pairwise moments of the answers, counting each value of the response range, and the pair
+    tables they come from when every answer is one of at most eight integer values (else None).
+
+    For such answers the one-hot pair tables cost less than the moments' own pass over the
+    rows (100,000 x 30 x 5 values: 0.08 s against 0.2 s), and an ordinal workup needs them
+    for the polychoric correlations anyway.
+    """
     values = ()
     if scales.response_range is not None:
         low, high = scales.response_range
@@ -321,7 +327,8 @@ def _moments_of(frame: pd.DataFrame, scales, *, ordinal: bool):
     moments = PairwiseMoments(items=tuple(frame.columns), values=values, groups=scales.items)
     rows = frame.to_numpy()
     answered = ~np.isnan(rows)
-    if ordinal and values and np.isin(rows[answered], values).all():
+    tabulable = 2 <= len(values) <= _MAX_TABLE_VALUES and rows.shape[1] >= 2
+    if tabulable and np.isin(rows[answered], values).all():
         from analysis.polychoric import PairTables
 
         tables = PairTables(items=tuple(frame.columns), values=values)
