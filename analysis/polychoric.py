@@ -20,7 +20,8 @@ from analysis.moments import single_threaded_blas
 __all__ = ["PairTables", "PolychoricResult", "polychoric", "polychoric_from_tables"]
 
 _MAX_CATEGORIES = 8  # psych's max.cat
-_GOLDEN = (np.sqrt(5) - 1) / 2
+_RHO_LIMIT = 1 - 1e-9  # the bracket of each correlation's search
+_MAX_NEWTON_STEPS = 60  # bisection alone would take 40 to 1e-12; Newton takes 5 to 8
 _BLOCK_ROWS = 1 << 13  # rows per matrix product: 5 MB of float32 for 30 items x 5 answers
 
 
@@ -403,54 +404,61 @@ def _cells(grid: np.ndarray) -> np.ndarray:
     return grid[:, 1:, 1:] - grid[:, :-1, 1:] - grid[:, 1:, :-1] + grid[:, :-1, :-1]
 
 
-def _log_likelihood(rho, proportions, row_h, col_k) -> np.ndarray:
-    probability = _cells(_bvn_cdf(row_h, col_k, rho[:, None, None]))
-    positive = probability > 0  # psych's polyF drops cells of zero probability
-    terms = proportions * np.log(np.where(positive, probability, 1.0))
-    return np.where(positive, terms, 0.0).sum(axis=(1, 2))
-
-
 def _maximize(proportions, row_cuts, col_cuts) -> np.ndarray:
-    """Correlation maximizing each pair's likelihood: golden section, then Newton polish."""
+    """Correlation maximizing each pair's likelihood, all pairs at once.
+
+    Newton's method on the score from the correlation of the category numbers, inside a
+    bracket that the sign of each score narrows; a step that would leave the bracket, or a
+    point where the likelihood is not concave, bisects instead. Five to eight evaluations of
+    the bivariate normal grid reach the maximum to 1e-12, where a golden-section search to a
+    bracket of 0.006 and Newton steps took nineteen.
+    """
     row_h = row_cuts[:, :, None]
     col_k = col_cuts[:, None, :]
-    n_pairs = len(proportions)
-    low, high = np.full(n_pairs, -1.0), np.full(n_pairs, 1.0)
-    left = high - _GOLDEN * (high - low)
-    right = low + _GOLDEN * (high - low)
-    f_left = _log_likelihood(left, proportions, row_h, col_k)
-    f_right = _log_likelihood(right, proportions, row_h, col_k)
-    for _ in range(12):  # bracket width 2 * 0.618**12 ~ 0.006; Newton takes it from there
-        move_right = f_left < f_right
-        low = np.where(move_right, left, low)
-        high = np.where(move_right, high, right)
-        new_left = np.where(move_right, right, high - _GOLDEN * (high - low))
-        new_right = np.where(move_right, low + _GOLDEN * (high - low), left)
-        f_new = _log_likelihood(
-            np.where(move_right, new_right, new_left), proportions, row_h, col_k
-        )
-        f_left, f_right = (
-            np.where(move_right, f_right, f_new),
-            np.where(move_right, f_new, f_left),
-        )
-        left, right = new_left, new_right
-    return _newton_polish((low + high) / 2, low, high, proportions, row_h, col_k)
-
-
-def _newton_polish(rho, low, high, proportions, row_h, col_k, steps: int = 5) -> np.ndarray:
-    for _ in range(steps):
-        probability = _cells(_bvn_cdf(row_h, col_k, rho[:, None, None]))
-        density, slope = _bvn_density(row_h, col_k, rho[:, None, None])
-        first, second = _cells(density), _cells(slope)
-        usable = probability > 0
-        safe = np.where(usable, probability, 1.0)
-        gradient = np.where(usable, proportions * first / safe, 0.0).sum(axis=(1, 2))
-        curvature = np.where(usable, proportions * (second / safe - (first / safe) ** 2), 0.0).sum(
-            axis=(1, 2)
-        )
-        step = np.where(curvature < 0, -gradient / np.where(curvature < 0, curvature, -1.0), 0.0)
-        rho = np.clip(rho + step, low, high)
+    low = np.full(len(proportions), -_RHO_LIMIT)
+    high = np.full(len(proportions), _RHO_LIMIT)
+    rho = _starting_correlations(proportions)
+    for _ in range(_MAX_NEWTON_STEPS):
+        gradient, curvature = _score(rho, proportions, row_h, col_k)
+        low = np.where(gradient > 0, rho, low)
+        high = np.where(gradient < 0, rho, high)
+        concave = curvature < 0
+        newton = rho - gradient / np.where(concave, curvature, -1.0)
+        inside = concave & (newton > low) & (newton < high)
+        step = np.where(inside, newton, (low + high) / 2) - rho
+        step[gradient == 0] = 0.0
+        rho = rho + step
+        if np.abs(step).max() < 1e-12:
+            break
     return rho
+
+
+def _starting_correlations(proportions: np.ndarray) -> np.ndarray:
+    """Pearson correlations of the category numbers, which the polychoric ones exceed by a
+    tenth or so; a start for Newton's method, nothing more."""
+    categories = np.arange(proportions.shape[1], dtype=float)
+    rows, cols = proportions.sum(axis=2), proportions.sum(axis=1)
+    total = np.maximum(rows.sum(axis=1), 1e-300)
+    mean_r, mean_c = rows @ categories / total, cols @ categories / total
+    var_r = rows @ categories**2 / total - mean_r**2
+    var_c = cols @ categories**2 / total - mean_c**2
+    cross = np.einsum("a,pab,b->p", categories, proportions, categories) / total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pearson = (cross - mean_r * mean_c) / np.sqrt(var_r * var_c)
+    return np.clip(np.nan_to_num(1.1 * pearson), -0.95, 0.95)
+
+
+def _score(rho, proportions, row_h, col_k) -> tuple[np.ndarray, np.ndarray]:
+    """First and second derivatives of each pair's log-likelihood in rho (psych's polyF
+    drops cells of zero probability, and so does this)."""
+    probability = _cells(_bvn_cdf(row_h, col_k, rho[:, None, None]))
+    density, slope = _bvn_density(row_h, col_k, rho[:, None, None])
+    first, second = _cells(density), _cells(slope)
+    usable = probability > 0
+    safe = np.where(usable, probability, 1.0)
+    gradient = np.where(usable, proportions * first / safe, 0.0).sum(axis=(1, 2))
+    curvature = np.where(usable, proportions * (second / safe - (first / safe) ** 2), 0.0)
+    return gradient, curvature.sum(axis=(1, 2))
 
 
 def _smooth_correlation(matrix: np.ndarray, *, eig_tol: float = 1e-12):
