@@ -424,7 +424,7 @@ def _maximize(proportions, row_cuts, col_cuts) -> np.ndarray:
         high = np.where(gradient < 0, rho, high)
         concave = curvature < 0
         newton = rho - gradient / np.where(concave, curvature, -1.0)
-        inside = concave & (newton > low) & (newton < high)
+        inside = concave & (newton >= low) & (newton <= high)
         step = np.where(inside, newton, (low + high) / 2) - rho
         step[gradient == 0] = 0.0
         rho = rho + step
