@@ -21,7 +21,7 @@ __all__ = ["PairTables", "PolychoricResult", "polychoric", "polychoric_from_tabl
 
 _MAX_CATEGORIES = 8  # psych's max.cat
 _RHO_LIMIT = 1 - 1e-9  # the bracket of each correlation's search
-_MAX_NEWTON_STEPS = 60  # bisection alone would take 40 to 1e-12; Newton takes 5 to 8
+_MAX_NEWTON_STEPS = 60  # bisection alone would take 40 to 1e-12; Newton takes 4 to 8
 _BLOCK_ROWS = 1 << 13  # rows per matrix product: 5 MB of float32 for 30 items x 5 answers
 
 
@@ -409,7 +409,7 @@ def _maximize(proportions, row_cuts, col_cuts) -> np.ndarray:
 
     Newton's method on the score from the correlation of the category numbers, inside a
     bracket that the sign of each score narrows; a step that would leave the bracket, or a
-    point where the likelihood is not concave, bisects instead. Five to eight evaluations of
+    point where the likelihood is not concave, bisects instead. Four to eight evaluations of
     the bivariate normal grid reach the maximum to 1e-12, where a golden-section search to a
     bracket of 0.006 and Newton steps took nineteen.
     """
