@@ -327,14 +327,17 @@ def _moments_of(frame: pd.DataFrame, scales):
     moments = PairwiseMoments(items=tuple(frame.columns), values=values, groups=scales.items)
     rows = frame.to_numpy()
     answered = ~np.isnan(rows)
-    tabulable = 2 <= len(values) <= _MAX_TABLE_VALUES and rows.shape[1] >= 2
-    if tabulable and np.isin(rows[answered], values).all():
+    if 2 <= len(values) <= _MAX_TABLE_VALUES and rows.shape[1] >= 2:
         from analysis.polychoric import PairTables
 
         tables = PairTables(items=tuple(frame.columns), values=values)
-        tables.update(rows)
-        moments.update_from_pair_counts(tables.counts, tables.values, answered)
-        return moments, tables
+        try:
+            tables.update(rows)
+        except ValueError:  # an answer that is not one of the values: the moments take any
+            pass
+        else:
+            moments.update_from_pair_counts(tables.counts, tables.values, answered)
+            return moments, tables
     moments.update(rows)
     return moments, None
 
