@@ -17,6 +17,12 @@ import pandas as pd
 
 from analysis._spec import read_scales
 
+# The one-character fields of a file of one-digit answers: a digit, or "_" for an empty field.
+_VALUE_OF_CHARACTER = np.full(256, np.nan)
+_VALUE_OF_CHARACTER[ord("0") : ord("9") + 1] = np.arange(10)
+_ONE_DIGIT_OR_EMPTY = ~np.isnan(_VALUE_OF_CHARACTER)
+_ONE_DIGIT_OR_EMPTY[ord("_")] = True
+
 
 class ResponsesFileError(ValueError):
     """A responses file the workup cannot use; the message names the file, column and row."""
@@ -91,12 +97,9 @@ def _single_digit_answers(raw: bytes, header: list[str], items: list[str]) -> np
     if not ((rows[:, 1:-1:2] == ord(",")).all() and (rows[:, -1] == ord("\n")).all()):
         return None  # a ragged row, a blank line or a field wider than one character
     fields = rows[:, [2 * header.index(item) for item in items]]
-    empty = fields == ord("_")
-    if not (empty | ((fields >= ord("0")) & (fields <= ord("9")))).all():
+    if not _ONE_DIGIT_OR_EMPTY[fields].all():
         return None
-    values = fields.astype(float) - ord("0")
-    values[empty] = np.nan
-    return values
+    return _VALUE_OF_CHARACTER[fields]
 
 
 def _general_csv(path: Path, raw: bytes, header: list[str], items: list[str], missing_codes):

@@ -247,7 +247,8 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
         stats = item_statistics_from_moments(moments, response_range=scales.response_range)
     else:
         stats = item_statistics(frame, response_range=scales.response_range)
-    spread = frame.max() - frame.min()
+    values = frame.to_numpy()
+    spread = pd.Series(np.fmax.reduce(values) - np.fmin.reduce(values), index=frame.columns)
     if options.ci_method == "bootstrap":
         reliability = scale_reliability(
             data, spec, ci_method="bootstrap", n_boot=options.n_boot, seed=options.seed
