@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize, special
+from scipy import linalg, optimize
 
 from analysis._blas import one_blas_thread
+from analysis.distributions import chi2_cdf, chi2_sf, noncentral_chi2_cdf
 
 ESTIMATORS = ("ml",)
 # Converged when the expected decrease of F by another Fisher step is below this.
@@ -423,7 +424,7 @@ def _result(
     return CFAResult(
         chi2=float(chi2),
         df=df,
-        p=float(special.chdtrc(df, chi2)) if df > 0 else float("nan"),
+        p=chi2_sf(chi2, df) if df > 0 else float("nan"),
         cfi=_cfi(chi2, df, baseline_chi2, baseline_df),
         tli=_tli(chi2, df, baseline_chi2, baseline_df),
         rmsea=float(np.sqrt(max(chi2 - df, 0) / (df * n))) if df > 0 else 0.0,
@@ -472,24 +473,15 @@ def _rmsea_interval(chi2: float, df: int, n: int, level: float = 0.90) -> tuple[
     tail = (1 - level) / 2
 
     def noncentrality(probability: float) -> float:
-        if special.chdtr(df, chi2) < probability:
+        if chi2_cdf(chi2, df) < probability:
             return 0.0
         upper = max(chi2, 1.0)
-        while _noncentral_chi2_cdf(chi2, df, upper) > probability:
+        while noncentral_chi2_cdf(chi2, df, upper) > probability:
             upper *= 2
-        return optimize.brentq(
-            lambda nc: _noncentral_chi2_cdf(chi2, df, nc) - probability, 0, upper
-        )
+        return optimize.brentq(lambda nc: noncentral_chi2_cdf(chi2, df, nc) - probability, 0, upper)
 
     bounds = (noncentrality(1 - tail), noncentrality(tail))
     return tuple(float(np.sqrt(b / (n * df))) for b in bounds)
-
-
-def _noncentral_chi2_cdf(x: float, df: int, noncentrality: float) -> float:
-    """``scipy.stats.ncx2.cdf`` (the same special functions) without importing scipy.stats."""
-    if noncentrality == 0:
-        return float(special.chdtr(df, x))
-    return float(special.chndtr(x, df, noncentrality))
 
 
 def _srmr(sample_cov: np.ndarray, sigma: np.ndarray) -> float:

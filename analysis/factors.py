@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import optimize
 
 from analysis._blas import one_blas_thread
 from analysis._input import item_frame
+from analysis.distributions import chi2_sf
 from analysis.moments import PairwiseMoments
 
 METHODS = ("minres", "ml", "pa")
@@ -380,7 +381,7 @@ def bartlett_sphericity(data: pd.DataFrame | np.ndarray, *, n: int | None = None
     _, log_det = np.linalg.slogdet(corr.matrix)
     chi2 = -log_det * (n_obs - 1 - (2 * p + 5) / 6)
     df = p * (p - 1) // 2
-    return BartlettResult(float(chi2), df, float(special.chdtrc(df, chi2)), n_obs)
+    return BartlettResult(float(chi2), df, chi2_sf(chi2, df), n_obs)
 
 
 def parallel_analysis(

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+
+from analysis.distributions import bivariate_normal_cdf, normal_cdf, normal_quantile
 
 __all__ = ["OrdinalStatistics", "ordinal_statistics"]
 
@@ -117,7 +118,7 @@ def ordinal_statistics(codes: np.ndarray, n_categories: np.ndarray) -> OrdinalSt
 
 def _thresholds(counts: np.ndarray, n_categories: np.ndarray) -> np.ndarray:
     cumulative = np.cumsum(counts, axis=1) / counts.sum(axis=1, keepdims=True)
-    tau = special.ndtri(np.clip(cumulative[:, :-1], 0, 1))
+    tau = normal_quantile(np.clip(cumulative[:, :-1], 0, 1))
     used = np.arange(tau.shape[1])[None, :] < (n_categories - 1)[:, None]
     return np.where(used, tau, np.inf)
 
@@ -138,29 +139,6 @@ def _pair_tables(codes: np.ndarray, width: int) -> np.ndarray:
         one_hot[np.arange(len(chunk))[:, None], offsets + chunk] = 1.0
         tables += one_hot.T @ one_hot
     return tables.reshape(n_items, width, n_items, width)
-
-
-def _bvn_cdf(h: np.ndarray, k: np.ndarray, rho: np.ndarray) -> np.ndarray:
-    """Standard bivariate normal CDF P(X <= h, Y <= k) by Owen's T function."""
-    finite = np.isfinite(h) & np.isfinite(k)
-    hf = np.where(finite, h, 1.0)
-    kf = np.where(finite, k, 1.0)
-    hf = np.where(hf == 0, 1e-12, hf)  # Owen's formula divides by h and k
-    kf = np.where(kf == 0, 1e-12, kf)
-    s = np.sqrt(1 - rho**2)
-    beta = np.where(hf * kf < 0, 0.5, 0.0)
-    value = (
-        0.5 * (special.ndtr(hf) + special.ndtr(kf))
-        - special.owens_t(hf, (kf - rho * hf) / (hf * s))
-        - special.owens_t(kf, (hf - rho * kf) / (kf * s))
-        - beta
-    )
-    edge = np.where(
-        (h == -np.inf) | (k == -np.inf),
-        0.0,
-        np.where(h == np.inf, special.ndtr(k), special.ndtr(h)),
-    )
-    return np.where(finite, value, edge)
 
 
 def _bvn_density(h: np.ndarray, k: np.ndarray, rho: np.ndarray):
@@ -186,7 +164,7 @@ def _polychoric(tables: np.ndarray, row_h: np.ndarray, col_k: np.ndarray) -> np.
     rho = np.zeros(n_pairs)
     for _ in range(_NEWTON_STEPS):
         r = rho[:, None, None]
-        probability = _cells(_bvn_cdf(row_h, col_k, r))
+        probability = _cells(bivariate_normal_cdf(row_h, col_k, r))
         density, slope = _bvn_density(row_h, col_k, r)
         first, second = _cells(density), _cells(slope)
         usable = probability > 0
@@ -228,7 +206,7 @@ def _nacov(codes, counts, tau, bounds, tables, rho, n_categories) -> np.ndarray:
     # pair scores per cell
     r = rho[:, None, None]
     row_h, col_k = bounds[first][:, :, None], bounds[second][:, None, :]
-    probability = _cells(_bvn_cdf(row_h, col_k, r))
+    probability = _cells(bivariate_normal_cdf(row_h, col_k, r))
     density, _ = _bvn_density(row_h, col_k, r)
     safe = np.where(probability > 0, probability, 1.0)
     rho_scores = np.where(probability > 0, _cells(density) / safe, 0.0)  # pair, a, b
@@ -283,7 +261,7 @@ def _threshold_slopes(own: np.ndarray, other: np.ndarray, rho: np.ndarray) -> np
     z = (
         other[:, None, :] - rho[:, None, None] * np.where(np.isfinite(tau), tau, 0)[:, :, None]
     ) / s
-    band = np.diff(special.ndtr(z), axis=2)  # pair x k x other category
+    band = np.diff(normal_cdf(z), axis=2)  # pair x k x other category
     return _phi(tau)[:, :, None] * band
 
 

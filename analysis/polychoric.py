@@ -2,8 +2,8 @@
 
 Two-step estimator as R psych 2.2.9 ``polychoric()``: thresholds from the marginal
 proportions, then each correlation maximizes the bivariate-normal likelihood of its
-contingency table. The bivariate normal CDF comes from Owen's T function
-(``scipy.special.owens_t``) on the whole threshold grid of all pairs at once.
+contingency table. The bivariate normal CDF (Genz's algorithm, ``analysis.distributions``)
+is evaluated on the whole threshold grid of all pairs at once.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from analysis._input import item_frame
+from analysis.distributions import bivariate_normal_cdf, normal_quantile
 from analysis.moments import single_threaded_blas
 
 __all__ = ["PairTables", "PolychoricResult", "polychoric", "polychoric_from_tables"]
@@ -107,8 +107,8 @@ def polychoric(
 
     References
     ----------
-    Olsson, U. (1979). Psychometrika 44, 443-460. Owen, D. B. (1956). Annals of
-    Mathematical Statistics 27, 1075-1090. R: ``psych::polychoric``.
+    Olsson, U. (1979). Psychometrika 44, 443-460. Genz, A. (2004). Statistics and Computing
+    14, 251-260 (the bivariate normal CDF). R: ``psych::polychoric``.
 
     Examples
     --------
@@ -331,7 +331,7 @@ def _ordinal_values(data, correct: float) -> tuple[pd.DataFrame, range]:
 
 def _item_thresholds(counts: np.ndarray) -> np.ndarray:
     cumulative = np.cumsum(counts, axis=1) / counts.sum(axis=1, keepdims=True)
-    return special.ndtri(np.clip(cumulative[:, :-1], 0, 1))
+    return normal_quantile(np.clip(cumulative[:, :-1], 0, 1))
 
 
 def _pair_thresholds(tables: np.ndarray, correct: float):
@@ -355,37 +355,13 @@ def _cuts_of(margins: np.ndarray, active: np.ndarray) -> np.ndarray:
     """Thresholds between categories; +inf above the highest used category."""
     cumulative = np.cumsum(margins, axis=1)[:, :-1]
     used_above = np.cumsum(active[:, ::-1], axis=1)[:, ::-1][:, 1:] > 0
-    with np.errstate(invalid="ignore"):
-        cuts = special.ndtri(np.clip(cumulative, 0, 1))
+    cuts = normal_quantile(np.clip(cumulative, 0, 1))
     return np.where(used_above, cuts, np.inf)
 
 
 def _with_infinite_ends(cuts: np.ndarray) -> np.ndarray:
     n_pairs = cuts.shape[0]
     return np.hstack([np.full((n_pairs, 1), -np.inf), cuts, np.full((n_pairs, 1), np.inf)])
-
-
-def _bvn_cdf(h: np.ndarray, k: np.ndarray, rho: np.ndarray) -> np.ndarray:
-    """Standard bivariate normal CDF P(X <= h, Y <= k) by Owen's T function."""
-    finite = np.isfinite(h) & np.isfinite(k)
-    hf = np.where(finite, h, 1.0)
-    kf = np.where(finite, k, 1.0)
-    hf = np.where(hf == 0, 1e-12, hf)  # Owen's formula divides by h and k
-    kf = np.where(kf == 0, 1e-12, kf)
-    s = np.sqrt(1 - rho**2)
-    beta = np.where(hf * kf < 0, 0.5, 0.0)
-    value = (
-        0.5 * (special.ndtr(hf) + special.ndtr(kf))
-        - special.owens_t(hf, (kf - rho * hf) / (hf * s))
-        - special.owens_t(kf, (hf - rho * kf) / (kf * s))
-        - beta
-    )
-    edge = np.where(
-        (h == -np.inf) | (k == -np.inf),
-        0.0,
-        np.where(h == np.inf, special.ndtr(k), special.ndtr(h)),
-    )
-    return np.where(finite, value, edge)
 
 
 def _bvn_density(h: np.ndarray, k: np.ndarray, rho: np.ndarray):
@@ -451,7 +427,7 @@ def _starting_correlations(proportions: np.ndarray) -> np.ndarray:
 def _score(rho, proportions, row_h, col_k) -> tuple[np.ndarray, np.ndarray]:
     """First and second derivatives of each pair's log-likelihood in rho (psych's polyF
     drops cells of zero probability, and so does this)."""
-    probability = _cells(_bvn_cdf(row_h, col_k, rho[:, None, None]))
+    probability = _cells(bivariate_normal_cdf(row_h, col_k, rho[:, None, None]))
     density, slope = _bvn_density(row_h, col_k, rho[:, None, None])
     first, second = _cells(density), _cells(slope)
     usable = probability > 0

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from analysis._blas import one_blas_thread
 from analysis._input import item_frame
 from analysis._spec import keyed_responses, read_scales
+from analysis.distributions import f_quantile
 from analysis.factors import _extract, oblimin
 from analysis.moments import PairwiseMoments, pairwise_correlation, pairwise_covariance
 
@@ -737,8 +737,8 @@ def _alpha_from_cov(cov: np.ndarray) -> tuple[float, float, float]:
 def _feldt(alpha: float, n: int, k: int, ci: float) -> tuple[float, float]:
     tail = (1 - ci) / 2
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    low = 1 - (1 - alpha) * special.fdtri(df1, df2, 1 - tail)
-    high = 1 - (1 - alpha) * special.fdtri(df1, df2, tail)
+    low = 1 - (1 - alpha) * f_quantile(1 - tail, df1, df2)
+    high = 1 - (1 - alpha) * f_quantile(tail, df1, df2)
     return float(low), float(high)
 
 

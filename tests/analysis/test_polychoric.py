@@ -16,7 +16,6 @@ from scipy import integrate, stats
 
 from analysis.polychoric import (
     PairTables,
-    _bvn_cdf,
     _smooth_correlation,
     polychoric,
     polychoric_from_tables,
@@ -139,20 +138,6 @@ def test_positive_definite_matrix_is_left_alone():
     matrix = np.array([[1, 0.3], [0.3, 1]])
     smoothed, changed = _smooth_correlation(matrix)
     assert not changed and smoothed is matrix
-
-
-def test_owens_t_bivariate_normal_cdf_matches_scipy():
-    rng = np.random.default_rng(1)
-    h, k = rng.normal(size=40), rng.normal(size=40)
-    rho = rng.uniform(-0.95, 0.95, size=40)
-    h[:3], k[1:4] = 0.0, 0.0
-    expected = [
-        stats.multivariate_normal(cov=[[1, r], [r, 1]]).cdf([a, b])
-        for a, b, r in zip(h, k, rho, strict=True)
-    ]
-    np.testing.assert_allclose(_bvn_cdf(h, k, rho), expected, atol=1e-9)
-    edges = _bvn_cdf(np.array([-np.inf, np.inf, 0.3]), np.array([0.2, 0.5, np.inf]), np.zeros(3))
-    np.testing.assert_allclose(edges, [0, stats.norm.cdf(0.5), stats.norm.cdf(0.3)])
 
 
 def test_twenty_thousand_by_thirty_recovers_the_latent_correlation():
