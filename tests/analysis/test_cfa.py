@@ -244,3 +244,23 @@ def test_bad_data_is_rejected(holzinger):
         cfa(holzinger.assign(x2=1.0), HS_MODEL)
     with pytest.raises(ValueError, match=r"not numeric: \['x3'\]"):
         cfa(holzinger.assign(x3="often"), HS_MODEL)
+
+
+@pytest.mark.parametrize(("chi2", "df"), [(5.0, 1), (50.0, 10), (378.2, 390), (5000.0, 1000)])
+def test_rmsea_interval_roots_equal_brentq(chi2, df):
+    """The noncentralities of the RMSEA interval, found without scipy.optimize, are brentq's."""
+    from scipy import optimize
+
+    from analysis.cfa import _decreasing_root
+    from analysis.distributions import noncentral_chi2_cdf
+
+    for probability in (0.05, 0.95):
+        excess = lambda nc: noncentral_chi2_cdf(chi2, df, nc) - probability  # noqa: E731
+        if excess(0) < 0:
+            continue
+        upper = max(chi2, 1.0)
+        while excess(upper) > 0:
+            upper *= 2
+        assert _decreasing_root(excess, 0, upper) == pytest.approx(
+            optimize.brentq(excess, 0, upper), rel=1e-12, abs=1e-10
+        )
