@@ -255,7 +255,10 @@ def test_rmsea_interval_roots_equal_brentq(chi2, df):
     from analysis.distributions import noncentral_chi2_cdf
 
     for probability in (0.05, 0.95):
-        excess = lambda nc: noncentral_chi2_cdf(chi2, df, nc) - probability  # noqa: E731
+
+        def excess(nc, probability=probability):
+            return noncentral_chi2_cdf(chi2, df, nc) - probability
+
         if excess(0) < 0:
             continue
         upper = max(chi2, 1.0)
