@@ -433,10 +433,11 @@ def _console(*args: str) -> subprocess.CompletedProcess:
     """The console script's entry point in a fresh interpreter; prints the heavy modules it
     imported (on stderr, at exit, after Click's own exit)."""
     code = (
-        "import atexit, sys\n"
+        "import atexit, os, sys\n"
         "heavy = ('flask', 'werkzeug', 'sqlalchemy', 'flask_sqlalchemy', 'alembic',\n"
         "         'sklearn', 'factor_analyzer', 'scipy.stats')\n"
         "atexit.register(lambda: print('HEAVY', [m for m in heavy if m in sys.modules],\n"
+        "                              'BLAS', os.environ.get('OPENBLAS_NUM_THREADS'),\n"
         "                              file=sys.stderr))\n"
         f"sys.argv = ['healing-survey', *{list(args)!r}]\n"
         "from survey.console import run\n"
@@ -451,7 +452,7 @@ def test_console_script_analyzes_a_csv_without_the_web_stack(tmp_path):
         "analyze", str(BFI), "--scales", str(SPEC), "--factors", "5", "--json", f"{out}"
     )
     assert done.returncode == 0, done.stderr
-    assert "HEAVY []" in done.stderr
+    assert "HEAVY [] BLAS 1" in done.stderr  # OpenBLAS started with one thread
     assert json.loads(out.read_text())["efa"]["n_factors"] == 5
     refused = _console("analyze", str(tmp_path / "none.csv"), "--scales", str(SPEC))
     assert refused.returncode == 1 and "no such file" in refused.stderr
