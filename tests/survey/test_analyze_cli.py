@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -443,7 +444,10 @@ def _console(*args: str) -> subprocess.CompletedProcess:
         "from survey.console import run\n"
         "run()\n"
     )
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    environment = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment
+    )
 
 
 def test_console_script_analyzes_a_csv_without_the_web_stack(tmp_path):
