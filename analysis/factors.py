@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from analysis._blas import one_blas_thread
+from analysis._bounded import minimize_within_bounds
 from analysis._input import item_frame
 from analysis.distributions import chi2_sf
 from analysis.moments import PairwiseMoments
@@ -600,6 +600,10 @@ def tucker_congruence(
     frame_a, frame_b = _loading_frame(a, "a"), _loading_frame(b, "b")
     if frame_a.shape != frame_b.shape:
         raise ValueError(f"loading matrices differ in shape: {frame_a.shape} vs {frame_b.shape}")
+    # Imported here: scipy.optimize takes 0.17 s to import and nothing else in this module
+    # needs it, so the analyze command does not pay for it.
+    from scipy import optimize
+
     x, y = frame_a.to_numpy(), frame_b.to_numpy()
     congruence = (x.T @ y) / np.outer(np.linalg.norm(x, axis=0), np.linalg.norm(y, axis=0))
     rows, cols = optimize.linear_sum_assignment(-np.abs(congruence))
@@ -749,26 +753,30 @@ def _smc(r: np.ndarray) -> np.ndarray:
 
 
 def _extract(r: np.ndarray, k: int, method: str, *, smc_start: bool) -> tuple[np.ndarray, bool]:
-    """Unrotated loadings and whether the extraction converged."""
+    """Unrotated loadings and whether the extraction converged.
+
+    minres and ml minimize their discrepancy over the uniquenesses by L-BFGS-B, as psych's
+    fa() does with optim(); analysis._bounded runs it without importing scipy.optimize.
+    """
     if method == "pa":
         loadings, converged, _ = _principal_axis(r, k, smc_start=smc_start)
         return loadings, converged
     if method == "ml" and np.linalg.eigvalsh(r)[0] <= 0:
         raise ValueError("method='ml' needs a positive definite correlation matrix")
     objective = _ml_discrepancy if method == "ml" else _uls_discrepancy
-    start = 1 - _smc(r)
-    solution = optimize.minimize(
+    solution = minimize_within_bounds(
         objective,
-        start,
+        1 - _smc(r),
+        _LOWER_UNIQUENESS,
+        1.0,
         args=(r, k),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(_LOWER_UNIQUENESS, 1.0)] * len(r),
-        options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-8},
+        ftol=1e-12,
+        gtol=1e-8,
+        max_iter=1000,
     )
     if method == "ml":
-        return _ml_loadings(solution.x, r, k), bool(solution.success)
-    return _uls_loadings(solution.x, r, k), bool(solution.success)
+        return _ml_loadings(solution.x, r, k), solution.converged
+    return _uls_loadings(solution.x, r, k), solution.converged
 
 
 def _top_eigen(matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
