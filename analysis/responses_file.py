@@ -65,7 +65,8 @@ def read_responses_csv(
     if answers is None:
         frame = _general_csv(path, raw, header, items, missing_codes)
     else:
-        answers[np.isin(answers, [float(code) for code in missing_codes])] = np.nan
+        for code in missing_codes:
+            answers[answers == float(code)] = np.nan
         frame = pd.DataFrame(answers, columns=items)
     _check_range(frame, scales.response_range, path)
     warnings = _check_shape(frame, path)
