@@ -67,7 +67,7 @@ def read_responses_csv(
     else:
         for code in missing_codes:
             answers[answers == float(code)] = np.nan
-        frame = pd.DataFrame(answers, columns=items)
+        frame = pd.DataFrame(answers, columns=items, copy=False)  # a fresh array
     _check_range(frame, scales.response_range, path)
     warnings = _check_shape(frame, path)
     return ResponsesFile(frame=frame, warnings=tuple(warnings))
