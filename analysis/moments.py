@@ -124,7 +124,7 @@ class PairwiseMoments:
         Examples
         --------
         >>> import numpy as np
-        >>> from analysis.polychoric import PairTables
+        >>> from analysis.pair_tables import PairTables
         >>> rows = np.array([[1.0, 2.0], [2.0, np.nan], [3.0, 3.0]])
         >>> tables = PairTables(items=("a", "b"), values=(1, 2, 3))
         >>> tables.update(rows)

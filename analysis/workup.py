@@ -329,7 +329,7 @@ def _moments_of(frame: pd.DataFrame, scales):
     rows = frame.to_numpy()
     answered = ~np.isnan(rows)
     if 2 <= len(values) <= _MAX_TABLE_VALUES and rows.shape[1] >= 2:
-        from analysis.polychoric import PairTables
+        from analysis.pair_tables import PairTables
 
         tables = PairTables(items=tuple(frame.columns), values=values)
         try:

@@ -244,7 +244,7 @@ def read_form_data(
         The clinic or language matches nothing; the message names the ones there are.
     """
     from analysis.moments import PairwiseMoments
-    from analysis.polychoric import PairTables
+    from analysis.pair_tables import PairTables
 
     form = load_bank().form(selection.form)
     spec: ScaleSpec = form.scale_spec()

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.one_digit_csv import one_digit_answers
 from analysis.responses_file import (
     ResponsesFileError,
     _general_csv,
     _header,
-    _single_digit_answers,
     read_responses_csv,
 )
 from items import ScaleSpec
@@ -51,10 +51,10 @@ def test_the_one_digit_reader_equals_pandas(tmp_path, final_newline):
         read = read_responses_csv(file, SPEC).frame
         np.testing.assert_array_equal(read.to_numpy(), expected)
         assert list(read.columns) == ITEMS
-    fast = _single_digit_answers(plain.read_bytes(), _header(plain), ITEMS)
+    fast = one_digit_answers(plain.read_bytes(), _header(plain), ITEMS)
     assert fast is not None  # the plain file takes the fast reader
     np.testing.assert_array_equal(fast, pd.read_csv(plain)[ITEMS].astype(float).to_numpy())
-    assert _single_digit_answers(path.read_bytes(), _header(path), ITEMS) is None  # "10", ...
+    assert one_digit_answers(path.read_bytes(), _header(path), ITEMS) is None  # "10", ...
 
 
 def _quote_first_field(line: str) -> str:
@@ -75,7 +75,7 @@ def test_other_files_go_to_pandas_with_the_same_result(tmp_path, edit):
     lines = [line.split(",", 1)[1] for line in _likert_lines()]
     edit(lines)
     path = _write(tmp_path, lines)
-    assert _single_digit_answers(path.read_bytes(), _header(path), ITEMS) is None
+    assert one_digit_answers(path.read_bytes(), _header(path), ITEMS) is None
     expected = pd.read_csv(path)[ITEMS].astype(float).to_numpy()
     np.testing.assert_array_equal(read_responses_csv(path, SPEC).frame.to_numpy(), expected)
 
