@@ -26,10 +26,10 @@ def one_digit_answers(raw: bytes, header: list[str], items: list[str]) -> np.nda
 
     Examples
     --------
-    >>> raw = b"id,a,b\n1,4,\n2,,5\n"
+    >>> raw = b"id,a,b\\n1,4,\\n2,,5\\n"
     >>> one_digit_answers(raw, ["id", "a", "b"], ["a", "b"]).tolist()
     [[4.0, nan], [nan, 5.0]]
-    >>> one_digit_answers(b"a,b\n10,1\n", ["a", "b"], ["a", "b"]) is None
+    >>> one_digit_answers(b"a,b\\n10,1\\n", ["a", "b"], ["a", "b"]) is None
     True
     """
     body = b"\n" + raw[raw.find(b"\n") + 1 :]
