@@ -172,3 +172,21 @@ def test_bootstrap_intervals_are_seeded_and_differ_from_feldt(bfi, spec):
     assert first["alpha_ci"] != feldt["alpha_ci"]
     assert first["alpha_ci"][0] < first["alpha"] < first["alpha_ci"][1]
     assert first["alpha"] == pytest.approx(feldt["alpha"], abs=1e-10)
+
+
+def test_keyed_responses_never_write_to_the_callers_frame():
+    """item_frame hands float frames on without copying (pandas 3 copies on write): reversing
+    items, or writing to the result, must still leave the caller's answers as they were."""
+    from analysis._input import item_frame
+    from analysis._spec import keyed_responses, read_scales
+    from items import ScaleSpec
+
+    answers = pd.DataFrame(np.arange(12.0).reshape(4, 3) % 5 + 1, columns=["a", "b", "c"])
+    before = answers.copy()
+    spec = ScaleSpec.from_mapping({"range": [1, 5], "scales": {"s": ["a", "-b", "c"]}})
+    keyed = keyed_responses(answers, read_scales(spec))
+    assert keyed["b"].tolist() == (6 - before["b"]).tolist()
+    passed_on = item_frame(answers)
+    passed_on.iloc[0, 0] = 99.0
+    passed_on["c"] = 0.0
+    pd.testing.assert_frame_equal(answers, before)
