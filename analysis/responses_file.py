@@ -30,12 +30,19 @@ class ResponsesFile:
 
 
 def read_responses_csv(
-    path: str | Path, spec: Any, *, missing_codes: Iterable[float] = ()
+    path: str | Path,
+    spec: Any,
+    *,
+    missing_codes: Iterable[float] = (),
+    answers: np.ndarray | None = None,
 ) -> ResponsesFile:
     """Read the spec's item columns of a CSV as floats and check them.
 
     ``missing_codes`` are numbers that mean "no answer" (healing-survey's own exports use -7
-    for "does not apply" and -9 for skipped); they are read as missing.
+    for "does not apply" and -9 for skipped); they are read as missing. ``answers`` are the
+    items' columns of this file as :func:`analysis.one_digit_csv.one_digit_answers` read them
+    already (``healing-survey analyze`` reads them before it imports pandas); they are
+    checked here as if read here.
 
     Raises
     ------
@@ -55,14 +62,19 @@ def read_responses_csv(
             f"{', '.join(absent)} (columns: {', '.join(header[:12])}"
             f"{', ...' if len(header) > 12 else ''})"
         )
-    raw = path.read_bytes()
-    answers = one_digit_answers(raw, header, items)
-    if answers is None:
-        frame = _general_csv(path, raw, header, items, missing_codes)
-    else:
+    read_here = answers is None
+    if read_here:
+        raw = path.read_bytes()
+        answers = one_digit_answers(raw, header, items)
+        if answers is None:
+            frame = _general_csv(path, raw, header, items, missing_codes)
+    elif answers.ndim != 2 or answers.shape[1] != len(items):
+        raise ValueError(f"answers must have one column per item ({len(items)}): {answers.shape}")
+    if answers is not None:
         for code in missing_codes:
-            answers[answers == float(code)] = np.nan
-        frame = pd.DataFrame(answers, columns=items, copy=False)  # a fresh array
+            answers = np.where(answers == float(code), np.nan, answers)
+        # An array read here is the frame's own; the caller's is copied (pandas' default).
+        frame = pd.DataFrame(answers, columns=items, copy=False if read_here else None)
     _check_range(frame, scales.response_range, path)
     warnings = _check_shape(frame, path)
     return ResponsesFile(frame=frame, warnings=tuple(warnings))

@@ -29,6 +29,7 @@ from analysis.factors import (
 )
 from analysis.itemstats import ItemStatistics, item_statistics, item_statistics_from_moments
 from analysis.moments import PairwiseMoments
+from analysis.pair_tables import PairTables
 from analysis.reliability import (
     OmegaResult,
     ScaleReliabilityResult,
@@ -205,7 +206,13 @@ class Workup:
         return result
 
 
-def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = None) -> Workup:
+def run_workup(
+    data: pd.DataFrame,
+    spec: Any,
+    options: WorkupOptions | None = None,
+    *,
+    pair_tables: PairTables | None = None,
+) -> Workup:
     """The workup on the responses (respondents x items, NaN where missing).
 
     Parameters
@@ -216,6 +223,11 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
         The scales; reverse-keyed items are reversed for reliability and for the CFA (which
         models the keyed scales); item statistics and the EFA use the items as answered.
     options : WorkupOptions, optional
+    pair_tables : PairTables, optional
+        The pair tables of these rows' scale items over the response range, if they were
+        counted already (``healing-survey analyze`` counts them on a second thread while it
+        imports pandas); otherwise they are counted here, for integer answers of up to 8
+        values. Tables of other rows are refused (``ValueError``).
 
     Returns
     -------
@@ -241,7 +253,7 @@ def run_workup(data: pd.DataFrame, spec: Any, options: WorkupOptions | None = No
     frame = keyed_responses(data, replace(scales, reverse_keyed=frozenset()))
     # One pass of pairwise sums over the answers feeds the item statistics, the reliability
     # and the Pearson correlations; only the polychoric matrix and the CFA go back to the rows.
-    moments, tables = _moments_of(frame, scales)
+    moments, tables = _moments_of(frame, scales, pair_tables)
     notes = []
     if _counted_every_answer(moments):
         stats = item_statistics_from_moments(moments, response_range=scales.response_range)
@@ -312,13 +324,13 @@ def _group_column(data: pd.DataFrame, group: str | None) -> pd.Series | None:
     return data[group]
 
 
-def _moments_of(frame: pd.DataFrame, scales):
+def _moments_of(frame: pd.DataFrame, scales, counted: PairTables | None = None):
     """Pairwise moments of the answers, counting each value of the response range, and the pair
     tables they come from when every answer is one of at most eight integer values (else None).
 
     For such answers the one-hot pair tables cost less than the moments' own pass over the
     rows (100,000 x 30 x 5 values: 0.08 s against 0.2 s), and an ordinal workup needs them
-    for the polychoric correlations anyway.
+    for the polychoric correlations anyway. ``counted`` are such tables counted already.
     """
     values = ()
     if scales.response_range is not None:
@@ -328,9 +340,11 @@ def _moments_of(frame: pd.DataFrame, scales):
     moments = PairwiseMoments(items=tuple(frame.columns), values=values, groups=scales.items)
     rows = frame.to_numpy()
     answered = ~np.isnan(rows)
+    if counted is not None:
+        _check_counted(counted, frame, values, answered)
+        moments.update_from_pair_counts(counted.counts, counted.values, answered)
+        return moments, counted
     if 2 <= len(values) <= _MAX_TABLE_VALUES and rows.shape[1] >= 2:
-        from analysis.pair_tables import PairTables
-
         tables = PairTables(items=tuple(frame.columns), values=values)
         try:
             tables.update(rows)
@@ -341,6 +355,23 @@ def _moments_of(frame: pd.DataFrame, scales):
             return moments, tables
     moments.update(rows)
     return moments, None
+
+
+def _check_counted(counted: PairTables, frame: pd.DataFrame, values, answered) -> None:
+    """Refuse pair tables that do not count these rows: other items, values or number of rows,
+    or per item another number of answers."""
+    k = len(counted.values)
+    per_item = np.einsum("iaia->i", counted.counts.reshape(len(counted.items), k, -1, k))
+    if (
+        counted.items != tuple(frame.columns)
+        or counted.values != tuple(values)
+        or counted.n_rows != len(frame)
+        or not np.array_equal(per_item, answered.sum(axis=0))
+    ):
+        raise ValueError(
+            "pair_tables do not count these responses: expected the tables of "
+            f"{len(frame)} rows of items {list(frame.columns)} over values {list(values)}"
+        )
 
 
 def _counted_every_answer(moments: PairwiseMoments) -> bool:

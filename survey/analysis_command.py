@@ -178,11 +178,17 @@ def analyze(
     if from_db and (run_irt or scores_path):
         raise click.UsageError("--irt and --scores need DATA.csv: the model reads the rows")
     _check_output_paths(json=json_path, html=html_path, scores=scores_path)
-    from analysis.report import html_report, text_summary
-    from analysis.workup import WorkupOptions
-
     result = None
     try:
+        if not from_db:
+            from items import load_scale_spec
+
+            spec = load_scale_spec(scales_path)
+            # Started before pandas and the statistics are imported, to count beside them.
+            early = None if missing_codes else _EarlyCount.start(data, spec)
+        from analysis.report import html_report, text_summary
+        from analysis.workup import WorkupOptions
+
         options = WorkupOptions(
             factors=factors,
             method=method,
@@ -210,7 +216,7 @@ def analyze(
             )
             report = _analyze_database(ctx, chosen, options)
         else:
-            result = _analyze_file(data, scales_path, options, missing_codes)
+            result = _analyze_file(data, spec, options, missing_codes, early)
             report = result.to_dict()
     except ValueError as error:
         raise click.ClickException(str(error)) from None
@@ -226,13 +232,12 @@ def analyze(
         click.echo(f"EAP scores written to {scores_path}")
 
 
-def _analyze_file(data: str, scales_path: str, options, missing_codes=()):
+def _analyze_file(data: str, spec, options, missing_codes=(), early: _EarlyCount | None = None):
     from analysis.responses_file import read_responses_csv
     from analysis.workup import run_workup
-    from items import load_scale_spec
 
-    spec = load_scale_spec(scales_path)
-    responses = read_responses_csv(data, spec, missing_codes=missing_codes)
+    answers = None if early is None else early.answers
+    responses = read_responses_csv(data, spec, missing_codes=missing_codes, answers=answers)
     for warning in responses.warnings:
         click.echo(f"warning: {warning}", err=True)
     frame = responses.frame
@@ -240,7 +245,62 @@ def _analyze_file(data: str, scales_path: str, options, missing_codes=()):
         from analysis.responses_file import read_group_column
 
         frame = frame.assign(**{options.group: read_group_column(data, options.group).to_numpy()})
-    return run_workup(frame, spec, options)
+    return run_workup(frame, spec, options, pair_tables=None if early is None else early.tables())
+
+
+class _EarlyCount:
+    """A file of one-digit answers, read in NumPy before pandas is imported, and its pair tables,
+    counted on a second thread while it is.
+
+    Importing pandas and the statistics takes most of a large file's workup, on one core; the
+    pair tables, the workup's one pass over the rows, are matrix products that release the GIL
+    and run beside it on the other core (100,000 x 30: 0.06 s of a 0.65 s run hidden, measured
+    December 2026). Any other file is read and counted later, by the workup, as usual.
+    """
+
+    def __init__(self, answers, tables, thread) -> None:
+        self.answers, self._tables, self._thread = answers, tables, thread
+        self._failed = False
+
+    @classmethod
+    def start(cls, path: str, spec) -> _EarlyCount | None:
+        import threading
+
+        from analysis.one_digit_csv import one_digit_answers
+        from analysis.pair_tables import PairTables
+
+        low, high = spec.range
+        values = range(int(low), int(high) + 1)
+        if not 2 <= len(values) <= 8 or len(spec.item_ids) < 2:
+            return None
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+            first = raw[: raw.find(b"\n")].decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            return None  # the reader names the problem
+        header = [name.strip() for name in first.split(",")]
+        if not set(spec.item_ids) <= set(header):
+            return None
+        answers = one_digit_answers(raw, header, list(spec.item_ids))
+        if answers is None or not len(answers):
+            return None
+        tables = PairTables(items=spec.item_ids, values=values)
+        early = cls(answers, tables, None)
+        early._thread = threading.Thread(target=early._count, daemon=True)
+        early._thread.start()
+        return early
+
+    def _count(self) -> None:
+        try:
+            self._tables.update(self.answers)
+        except ValueError:  # an answer outside the range: the reader will refuse the file
+            self._failed = True
+
+    def tables(self):
+        """The pair tables, once counted; None if they could not be."""
+        self._thread.join()
+        return None if self._failed else self._tables
 
 
 def _check_output_paths(**paths) -> None:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from analysis.workup import WorkupOptions, run_workup, run_workup_from_moments
-from items import load_bank
+from items import load_bank, load_scale_spec
 from survey.analyze import form_moments
 from survey.dataset import ResponseFilter, iter_responses
 
@@ -473,3 +473,38 @@ def test_console_script_sends_every_other_command_to_the_flask_group():
     from_db = _console("analyze", "--from-db", "--help")
     assert from_db.returncode == 0 and "--from-db" in from_db.stdout
     assert "'flask'" in from_db.stderr  # the group, which builds the app for --from-db
+
+
+def test_a_one_digit_file_counted_while_loading_gives_the_workup_of_its_rows(
+    runner, tmp_path, monkeypatch
+):
+    """analyze counts the pair tables of a one-digit file on a second thread while pandas
+    loads: the report is the workup of the rows; a digit outside the range is still refused."""
+    from analysis.responses_file import read_responses_csv
+
+    spec = load_scale_spec(SPEC)
+    items = pd.read_csv(BFI)[list(spec.item_ids)]
+    path = tmp_path / "likert.csv"
+    items.to_csv(path, index=False, na_rep="", float_format="%.0f")
+    from survey.analysis_command import _EarlyCount
+
+    started = []
+    start = _EarlyCount.start.__func__
+    monkeypatch.setattr(
+        _EarlyCount,
+        "start",
+        classmethod(lambda cls, *a: started.append(start(cls, *a)) or started[-1]),
+    )
+    out = tmp_path / "out.json"
+    result = run(runner, path, "--scales", SPEC, "--ordinal", "--factors", "5", "--json", out)
+    assert result.exit_code == 0, result.output
+    assert started and started[0] is not None  # the tables were counted early
+    frame = read_responses_csv(path, spec).frame
+    expected = run_workup(frame, spec, WorkupOptions(ordinal=True, factors=5)).to_dict()
+    assert json.loads(out.read_text())["efa"] == json.loads(json.dumps(expected["efa"]))
+    lines = path.read_text().splitlines()
+    lines[5] = "9" + lines[5][1:]
+    path.write_text("\n".join(lines) + "\n")
+    refused = run(runner, path, "--scales", SPEC, "--ordinal")
+    assert refused.exit_code == 1
+    assert "has the value 9 on line 6, outside the response range" in refused.output
