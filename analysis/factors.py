@@ -6,7 +6,6 @@ GPArotation's ``oblimin``; the varimax and promax rotations come from factor_ana
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -452,7 +451,7 @@ def parallel_analysis(
     p = len(corr.items)
     if n_obs <= p:
         raise ValueError(f"parallel_analysis needs more respondents than items; n={n_obs}, p={p}")
-    with _small_matrix_blas():
+    with one_blas_thread():
         observed_components = _descending_eigenvalues(corr.matrix)
         observed_factors = _reduced_eigenvalues(corr.matrix, method=method, smc_start=True)
         simulated = _simulated_correlations(n_obs, p, iterations, np.random.default_rng(seed))
@@ -542,7 +541,7 @@ def efa(
     corr = correlations(data, n=n)
     p = len(corr.items)
     _check_n_factors(n_factors, p)
-    with _small_matrix_blas():
+    with one_blas_thread():
         unrotated, extraction_converged = _extract(corr.matrix, n_factors, method, smc_start=True)
         loadings, phi, rotation_converged = _rotate(_signed(unrotated), rotation, gamma)
     communalities = np.sum(unrotated**2, axis=1)
@@ -622,15 +621,6 @@ def tucker_congruence(
 
 
 _FACTOR_PREFIX = {"minres": "MR", "ml": "ML", "pa": "PA"}
-
-
-def _small_matrix_blas() -> AbstractContextManager:
-    """Run BLAS/LAPACK single-threaded for the many small (items x items) decompositions.
-
-    Measured here on two cores: multi-threaded OpenBLAS made the 21 one-factor fits of a
-    30-item parallel analysis 10-20 times slower (1.4 s against 0.1 s).
-    """
-    return one_blas_thread()
 
 
 def _floats(series: pd.Series) -> dict[str, float]:

@@ -7,7 +7,6 @@ chunks, so a million responses can be analysed in constant memory.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,7 +97,7 @@ class PairwiseMoments:
             self.shift = np.where(answered > 0, totals / np.maximum(answered, 1), 0.0)
         filled = np.where(present, chunk - self.shift, 0.0)
         self.n_rows += chunk.shape[0]
-        with single_threaded_blas():
+        with one_blas_thread():
             self.n_pairwise += (mask.T @ mask).astype(np.int64)
             self.sum_x += filled.T @ mask
             self.sum_xx += (filled * filled).T @ mask
@@ -115,11 +114,11 @@ class PairwiseMoments:
         """Add rows given by their pair tables instead of the rows themselves.
 
         ``counts[i * K + a, j * K + b]`` counts the rows answering ``values[a]`` to item ``i``
-        and ``values[b]`` to item ``j`` (as :class:`analysis.polychoric.PairTables` holds
-        them); ``answered`` marks the answers given (rows x items), for the rows with an
-        answer in each group. Tables of
-        integer answers hold every sum this class keeps, so an ordinal workup, which builds
-        them for the polychoric correlations anyway, makes one pass over the rows, not two.
+        and ``values[b]`` to item ``j`` (as :class:`analysis.pair_tables.PairTables` holds
+        them); ``answered`` marks the answers given (rows x items), for the rows with an answer
+        in each group. Tables of integer answers hold every sum this class keeps, so a workup
+        that counts them (for the polychoric correlations, or as the cheaper pass over Likert
+        answers) makes one pass over the rows, not two.
 
         Examples
         --------
@@ -183,16 +182,6 @@ class PairwiseMoments:
 
     def standard_deviations(self) -> np.ndarray:
         return np.sqrt(np.diag(self.covariance()))
-
-
-def single_threaded_blas() -> AbstractContextManager:
-    """BLAS on one thread for the products over all rows (items x rows times rows x items).
-
-    Measured on the shared two-core machine: with other processes running, OpenBLAS's
-    threads wait for each other, and these products took 10 to 20 times longer on two
-    threads than on one (moments of 100,000 x 30: 6.0 s of CPU against 0.3 s).
-    """
-    return one_blas_thread()
 
 
 def pairwise_covariance(values: np.ndarray) -> np.ndarray:

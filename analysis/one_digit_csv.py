@@ -6,6 +6,8 @@ without pandas a second process can read it too (see ``analysis.pair_tables``).
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 
 # The one-character fields of a file of one-digit answers: a digit, or "_" for an empty field.
@@ -13,6 +15,17 @@ _VALUE_OF_CHARACTER = np.full(256, np.nan)
 _VALUE_OF_CHARACTER[ord("0") : ord("9") + 1] = np.arange(10)
 _ONE_DIGIT_OR_EMPTY = ~np.isnan(_VALUE_OF_CHARACTER)
 _ONE_DIGIT_OR_EMPTY[ord("_")] = True
+
+
+def header_names(first_line: str) -> list[str]:
+    """The column names of a CSV header line, as the csv module splits them, stripped.
+
+    Examples
+    --------
+    >>> header_names('id,"a,1", b\\n')
+    ['id', 'a,1', 'b']
+    """
+    return [name.strip() for name in next(csv.reader([first_line]))]
 
 
 def one_digit_answers(raw: bytes, header: list[str], items: list[str]) -> np.ndarray | None:

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.moments import single_threaded_blas
+from analysis._blas import one_blas_thread
 
 _BLOCK_ROWS = 1 << 13  # rows per matrix product: 5 MB of float32 for 30 items x 5 answers
+# Answers per item up to which one-hot tables are the cheapest pass over the rows (see
+# analysis.workup); their cost grows with the square of the number of values.
+MAX_TABLE_VALUES = 8
 
 
 @dataclass
@@ -77,7 +80,7 @@ class PairTables:
         # at once); reordered to item-major once at the end.
         one_hot = np.empty((min(len(chunk), _BLOCK_ROWS), k, p), dtype=np.float32)
         value_major = np.zeros((p * k, p * k))
-        with single_threaded_blas():
+        with one_blas_thread():
             for start in range(0, len(chunk), _BLOCK_ROWS):
                 block = chunk[start : start + _BLOCK_ROWS]
                 indicators = one_hot[: len(block)]
@@ -88,7 +91,7 @@ class PairTables:
         order = (np.arange(p)[:, None] + p * np.arange(k)[None, :]).ravel()
         counts = np.rint(value_major[np.ix_(order, order)]).astype(np.int64)
         # Every answer matched one value unless some answer is not among the values.
-        matched = np.diag(counts).reshape(len(self.items), -1).sum(axis=1)
+        matched = np.diag(counts).reshape(p, k).sum(axis=1)
         if (matched != (~np.isnan(chunk)).sum(axis=0)).any():
             self._refuse_unknown_answer(chunk)
         self.counts += counts
@@ -103,6 +106,10 @@ class PairTables:
             f"{integer}item {self.items[col]!r} has the answer {answer:g}; expected one of "
             f"{', '.join(map(str, self.values))}"
         )
+
+    def answer_counts(self) -> np.ndarray:
+        """How often each item (rows) got each value (columns): the tables' diagonal."""
+        return np.diag(self.counts).reshape(len(self.items), len(self.values))
 
     def table(self, first: str, second: str) -> np.ndarray:
         """The contingency table of two items (rows: answers to ``first``)."""

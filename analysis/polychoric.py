@@ -193,7 +193,7 @@ def _used_categories(tables: PairTables) -> tuple[np.ndarray, list[int]]:
     Checks what :func:`polychoric` checks on rows, with the same messages.
     """
     n_items, k = len(tables.items), len(tables.values)
-    item_counts = np.einsum("iaia->ia", tables.counts.reshape(n_items, k, n_items, k))
+    item_counts = tables.answer_counts()
     used = np.flatnonzero(item_counts.sum(axis=0))
     if not used.size:
         raise ValueError("the data contain no answers")

@@ -7,7 +7,6 @@ The numbers reproduce R psych 2.2.9: ``alpha()`` (pairwise-complete covariances 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -382,7 +381,7 @@ def omega_total(data: pd.DataFrame | np.ndarray) -> float:
 
 
 def _omega_total_from_correlation(corr: np.ndarray) -> float:
-    with _small_matrix_blas():
+    with one_blas_thread():
         loadings = _minres(corr, 1)[:, 0]
     key = np.where(loadings < 0, -1.0, 1.0)
     flipped = corr * np.outer(key, key)
@@ -473,7 +472,7 @@ def omega_from_correlation(
     corr = np.asarray(corr, dtype=float)
     items = pd.Index(list(items))
     _check_omega_options(n_factors, "minres", "oblimin", corr.shape[0])
-    with _small_matrix_blas():
+    with one_blas_thread():
         general, group, communality = _schmid_leiman(corr, n_factors)
     key = np.where(general < 0, -1.0, 1.0)
     general, group = general * key, group * key[:, None]
@@ -755,15 +754,6 @@ def _bootstrap_ci(values, *, ci: float, n_boot: int, seed) -> tuple[float, float
 
 
 # --- minres factoring, rotations, Schmid-Leiman (ports of psych / GPArotation / stats) -----
-
-
-def _small_matrix_blas() -> AbstractContextManager:
-    """Single-threaded BLAS for the many small eigendecompositions of a minres fit.
-
-    On two cores, threaded OpenBLAS made each 30 x 30 ``eigh`` 4 times slower (0.53 ms against
-    0.14 ms), and much more so when the other core is busy.
-    """
-    return one_blas_thread()
 
 
 def _minres(corr: np.ndarray, n_factors: int) -> np.ndarray:

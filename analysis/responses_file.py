@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis._spec import read_scales
-from analysis.one_digit_csv import one_digit_answers
+from analysis.one_digit_csv import header_names, one_digit_answers
 
 
 class ResponsesFileError(ValueError):
@@ -110,7 +110,7 @@ def _header(path: Path) -> list[str]:
         raise ResponsesFileError(f"{path}: not a readable CSV file ({error})") from None
     if not first.strip():
         raise ResponsesFileError(f"{path}: the file is empty; expected a header row of item names")
-    return [name.strip() for name in next(csv.reader([first]))]
+    return header_names(first)
 
 
 def _check_field_counts(path: Path, raw: bytes, expected: int) -> None:

@@ -29,7 +29,7 @@ from analysis.factors import (
 )
 from analysis.itemstats import ItemStatistics, item_statistics, item_statistics_from_moments
 from analysis.moments import PairwiseMoments
-from analysis.pair_tables import PairTables
+from analysis.pair_tables import MAX_TABLE_VALUES, PairTables
 from analysis.reliability import (
     OmegaResult,
     ScaleReliabilityResult,
@@ -46,7 +46,6 @@ if TYPE_CHECKING:  # imported where used: only when asked for (CFA, GRM, invaria
 
 METHODS = ("minres", "ml", "pa")
 ROTATIONS = ("oblimin", "promax", "varimax", "none")
-_MAX_TABLE_VALUES = 8  # answers per item up to which pair tables give the moments
 
 
 @dataclass(frozen=True)
@@ -344,7 +343,7 @@ def _moments_of(frame: pd.DataFrame, scales, counted: PairTables | None = None):
         _check_counted(counted, frame, values, answered)
         moments.update_from_pair_counts(counted.counts, counted.values, answered)
         return moments, counted
-    if 2 <= len(values) <= _MAX_TABLE_VALUES and rows.shape[1] >= 2:
+    if 2 <= len(values) <= MAX_TABLE_VALUES and rows.shape[1] >= 2:
         tables = PairTables(items=tuple(frame.columns), values=values)
         try:
             tables.update(rows)
@@ -360,13 +359,11 @@ def _moments_of(frame: pd.DataFrame, scales, counted: PairTables | None = None):
 def _check_counted(counted: PairTables, frame: pd.DataFrame, values, answered) -> None:
     """Refuse pair tables that do not count these rows: other items, values or number of rows,
     or per item another number of answers."""
-    k = len(counted.values)
-    per_item = np.einsum("iaia->i", counted.counts.reshape(len(counted.items), k, -1, k))
     if (
         counted.items != tuple(frame.columns)
         or counted.values != tuple(values)
         or counted.n_rows != len(frame)
-        or not np.array_equal(per_item, answered.sum(axis=0))
+        or not np.array_equal(counted.answer_counts().sum(axis=1), answered.sum(axis=0))
     ):
         raise ValueError(
             "pair_tables do not count these responses: expected the tables of "
@@ -502,10 +499,10 @@ def _assemble(
         elif options.ordinal:
             confirmatory = _ordinal_cfa(cfa_input, scales, notes)
         else:
+            from analysis._blas import one_blas_thread
             from analysis.cfa import cfa
-            from analysis.moments import single_threaded_blas
 
-            with single_threaded_blas():  # the sample covariance of all rows: see there
+            with one_blas_thread():  # the sample covariance of all rows
                 confirmatory = cfa(
                     cfa_input, dict(scales.items), n=n if _is_matrix(cfa_input) else None
                 )

@@ -22,6 +22,7 @@ from scipy import optimize
 
 import analysis._bounded
 from analysis import factors
+from analysis._blas import one_blas_thread
 from analysis._bounded import minimize_within_bounds
 
 LOWER = factors._LOWER_UNIQUENESS
@@ -79,7 +80,7 @@ def our_fit(objective, r: np.ndarray, k: int):
 def extraction_pairs() -> list[dict]:
     """Both minimizers on every seeded matrix and discrepancy, as the extraction runs them."""
     pairs = []
-    with factors._small_matrix_blas():
+    with one_blas_thread():
         for seed in SEEDS:
             r, k = factor_model_correlations(seed)
             for method, (objective, loadings) in DISCREPANCIES.items():
