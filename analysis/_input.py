@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def item_frame(data: pd.DataFrame | np.ndarray, *, min_items: int = 1) -> pd.DataFrame:
@@ -12,6 +16,8 @@ def item_frame(data: pd.DataFrame | np.ndarray, *, min_items: int = 1) -> pd.Dat
     Arrays get the column names ``item_1 .. item_k``. Missing answers stay NaN; infinite
     values and non-numeric columns are rejected with the offending column named.
     """
+    import pandas as pd  # imported here, not with analysis: see analysis._frames
+
     if isinstance(data, pd.DataFrame):
         frame = data
     else:
