@@ -9,13 +9,19 @@ is evaluated on the whole threshold grid of all pairs at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from analysis._frames import labelled_frame
 from analysis._input import item_frame
 from analysis.distributions import bivariate_normal_cdf, normal_quantile
 from analysis.pair_tables import PairTables
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PairTables", "PolychoricResult", "polychoric", "polychoric_from_tables"]
 
@@ -30,12 +36,21 @@ class PolychoricResult:
 
     Attributes
     ----------
-    correlation : DataFrame
+    items : tuple of str
+        The item names, in the order of the matrix's rows and columns.
+    matrix : ndarray
         Item x item polychoric correlations (smoothed when ``smoothed``); NaN for a pair
         that no respondent answered both items of (smoothing is then skipped, as psych).
+    tau : ndarray
+        Items x (categories - 1): column ``j`` is the normal-scale threshold between the
+        answers ``categories[j]`` and ``categories[j + 1]`` (psych ``tau``). +/-inf where a
+        category is never used.
+    categories : tuple of int
+        The answers from the lowest to the highest given.
+    correlation : DataFrame
+        ``matrix`` labelled by ``items``.
     thresholds : DataFrame
-        One row per item; column ``"v|w"`` is the normal-scale threshold between the
-        answers ``v`` and ``w`` (psych ``tau``). +/-inf where a category is never used.
+        ``tau`` with one row per item and columns ``"v|w"`` for the answers ``v`` and ``w``.
     n : int
         Rows in the data (psych ``n.obs``).
     smoothed : bool
@@ -48,22 +63,30 @@ class PolychoricResult:
         Pairs whose zero cells got the continuity correction (per-pair thresholds only).
     """
 
-    correlation: pd.DataFrame
-    thresholds: pd.DataFrame
+    items: tuple[str, ...]
+    matrix: np.ndarray
+    tau: np.ndarray
+    categories: tuple[int, ...]
     n: int
     smoothed: bool
     global_thresholds: bool
     corrected_pairs: int
 
+    @cached_property
+    def correlation(self) -> pd.DataFrame:
+        return labelled_frame(self.matrix, self.items, self.items)
+
+    @cached_property
+    def thresholds(self) -> pd.DataFrame:
+        labels = [f"{low}|{high}" for low, high in pairwise(self.categories)]
+        return labelled_frame(self.tau, self.items, labels)
+
     def to_dict(self) -> dict:
         """JSON-ready: the matrix as nested lists with its item names; inf becomes None."""
-        thresholds = self.thresholds.to_numpy()
         return {
-            "items": [str(c) for c in self.correlation.columns],
-            "correlation": self.correlation.to_numpy().tolist(),
-            "thresholds": [
-                [float(v) if np.isfinite(v) else None for v in row] for row in thresholds
-            ],
+            "items": list(self.items),
+            "correlation": self.matrix.tolist(),
+            "thresholds": [[float(v) if np.isfinite(v) else None for v in row] for row in self.tau],
             "n": self.n,
             "smoothed": self.smoothed,
             "global_thresholds": self.global_thresholds,
@@ -147,9 +170,9 @@ def polychoric_from_tables(
     >>> tables = PairTables(items=("x", "y"), values=range(1, 6))
     >>> for chunk in np.array_split(answers, 3):
     ...     tables.update(chunk)
-    >>> from_tables = polychoric_from_tables(tables).correlation.to_numpy()
-    >>> bool((from_tables == polychoric(answers).correlation.to_numpy()).all())
-    True
+    >>> from_tables = polychoric_from_tables(tables)
+    >>> bool((from_tables.matrix == polychoric(answers).matrix).all()), from_tables.categories
+    (True, (1, 2, 3, 4))
     """
     if not np.isfinite(correct) or correct < 0:
         raise ValueError(f"correct must be a non-negative number, got {correct!r}")
@@ -175,11 +198,11 @@ def polychoric_from_tables(
     smoothed = False
     if smooth and np.isfinite(matrix).all():
         matrix, smoothed = _smooth_correlation(matrix)
-    names = list(tables.items)
-    labels = [f"{values[v]}|{values[v] + 1}" for v in range(n_values - 1)]
     return PolychoricResult(
-        correlation=pd.DataFrame(matrix, index=names, columns=names),
-        thresholds=pd.DataFrame(item_tau, index=names, columns=labels),
+        items=tables.items,
+        matrix=matrix,
+        tau=item_tau,
+        categories=tuple(values),
         n=tables.n_rows,
         smoothed=smoothed,
         global_thresholds=use_global,
