@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from analysis._blas import one_blas_thread
+from analysis._frames import labelled_frame, labelled_series
 from analysis._input import item_frame
 from analysis._spec import keyed_responses, read_scales
 from analysis.distributions import f_quantile
 from analysis.factors import _extract, oblimin
 from analysis.moments import PairwiseMoments, pairwise_correlation, pairwise_covariance
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AlphaResult",
@@ -37,6 +41,7 @@ __all__ = [
 
 _MISSING = ("pairwise", "listwise")
 _CI_METHODS = ("feldt", "bootstrap")
+_ITEM_COLUMNS = ("r_drop", "alpha_if_deleted", "std_alpha_if_deleted", "mean", "sd")
 
 
 @dataclass(frozen=True)
@@ -96,21 +101,42 @@ class ItemReliability:
 
     Attributes
     ----------
+    items : tuple of str
+        The scale's items, in the order of every array.
+    r_drop : ndarray
+        Correlation of each item with the sum of the other items (psych ``r.drop``).
+    alpha_if_deleted, std_alpha_if_deleted : ndarray
+        Raw and standardized alpha of the scale without the item (psych
+        ``alpha.drop$raw_alpha`` and ``alpha.drop$std.alpha``); NaN for scales of two items.
+    mean, sd : ndarray
+        Mean and SD of each (reverse-scored) item.
     table : DataFrame
-        One row per item: ``r_drop`` (correlation of the item with the sum of the other
-        items, psych ``r.drop``), ``alpha_if_deleted`` (psych ``alpha.drop$raw_alpha``),
-        ``std_alpha_if_deleted`` (``alpha.drop$std.alpha``), ``mean`` and ``sd``.
-        Alpha if deleted is NaN for scales of two items.
+        The arrays as one row per item with the columns ``r_drop``, ``alpha_if_deleted``,
+        ``std_alpha_if_deleted``, ``mean`` and ``sd``.
     """
 
-    table: pd.DataFrame
+    items: tuple[str, ...]
+    r_drop: np.ndarray
+    alpha_if_deleted: np.ndarray
+    std_alpha_if_deleted: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """One row per item: ``r_drop``, ``alpha_if_deleted``, ``std_alpha_if_deleted``,
+        ``mean`` and ``sd``."""
+        return labelled_frame(self._table_values(), self.items, _ITEM_COLUMNS)
 
     def to_dict(self) -> dict:
         """``{item: {r_drop, alpha_if_deleted, std_alpha_if_deleted, mean, sd}}``."""
         return {
-            str(item): {key: _plain(value) for key, value in row.items()}
-            for item, row in self.table.iterrows()
+            str(item): {key: _plain(value) for key, value in zip(_ITEM_COLUMNS, row, strict=True)}
+            for item, row in zip(self.items, self._table_values(), strict=True)
         }
+
+    def _table_values(self) -> np.ndarray:
+        return np.column_stack([getattr(self, column) for column in _ITEM_COLUMNS])
 
 
 @dataclass(frozen=True)
@@ -125,11 +151,13 @@ class OmegaResult:
         Share of total-score variance due to all common factors (psych ``omega.tot``).
     explained_common_variance : float
         General-factor share of the common variance (psych ``ECV``).
-    general_loadings : Series
-        Loadings on the general factor (psych ``schmid$sl[, "g"]``).
-    group_loadings : DataFrame
-        Residualized group-factor loadings ``F1* .. Fk*``.
-    communalities : Series
+    items : tuple of str
+        Item names, in the order of the loading arrays.
+    general_loading_vector : ndarray
+        Loadings on the general factor (psych ``schmid$sl[, "g"]``), one per item.
+    group_loading_matrix : ndarray
+        Residualized group-factor loadings, items in rows, ``F1* .. Fk*`` in columns.
+    communality_vector : ndarray
         ``h2`` of each item.
     reversed_items : tuple of str
         Items with a negative general loading, reversed before the omegas (psych ``flip``).
@@ -137,29 +165,51 @@ class OmegaResult:
         Group factors extracted.
     n : int
         Respondents (rows) in the data.
+    general_loadings : Series
+        ``general_loading_vector`` by item, named ``g``.
+    group_loadings : DataFrame
+        ``group_loading_matrix`` with the items as rows and ``F1* .. Fk*`` as columns.
+    communalities : Series
+        ``communality_vector`` by item, named ``h2``.
     """
 
     omega_hierarchical: float
     omega_total: float
     explained_common_variance: float
-    general_loadings: pd.Series
-    group_loadings: pd.DataFrame
-    communalities: pd.Series
+    items: tuple[str, ...]
+    general_loading_vector: np.ndarray
+    group_loading_matrix: np.ndarray
+    communality_vector: np.ndarray
     reversed_items: tuple[str, ...]
     n_factors: int
     n: int
 
+    @cached_property
+    def general_loadings(self) -> pd.Series:
+        """Loadings on the general factor by item."""
+        return labelled_series(self.general_loading_vector, self.items, name="g")
+
+    @cached_property
+    def group_loadings(self) -> pd.DataFrame:
+        """Residualized group-factor loadings, columns ``F1* .. Fk*``."""
+        factors = [f"F{i + 1}*" for i in range(self.group_loading_matrix.shape[1])]
+        return labelled_frame(self.group_loading_matrix, self.items, factors)
+
+    @cached_property
+    def communalities(self) -> pd.Series:
+        """``h2`` by item."""
+        return labelled_series(self.communality_vector, self.items, name="h2")
+
     def to_dict(self) -> dict:
         """JSON-ready dictionary; loadings as ``{item: value}`` / ``{item: [values]}``."""
+        items = [str(item) for item in self.items]
         return {
             "omega_hierarchical": self.omega_hierarchical,
             "omega_total": self.omega_total,
             "explained_common_variance": self.explained_common_variance,
-            "general_loadings": {str(k): float(v) for k, v in self.general_loadings.items()},
-            "group_loadings": {
-                str(item): [float(v) for v in row] for item, row in self.group_loadings.iterrows()
-            },
-            "communalities": {str(k): float(v) for k, v in self.communalities.items()},
+            "general_loadings": dict(zip(items, self.general_loading_vector.tolist(), strict=True)),
+            "group_loadings": dict(zip(items, self.group_loading_matrix.tolist(), strict=True)),
+            "communalities": dict(zip(items, self.communality_vector.tolist(), strict=True)),
             "reversed_items": list(self.reversed_items),
             "n_factors": self.n_factors,
             "n": self.n,
@@ -183,7 +233,7 @@ class ScaleReliability:
         ``{n_items, alpha, alpha_ci, std_alpha, omega_total,
         items: {item: {mean, sd, r_drop, alpha_if_deleted}}}``
         """
-        columns = ["mean", "sd", "r_drop", "alpha_if_deleted"]
+        columns = ("mean", "sd", "r_drop", "alpha_if_deleted")
         return {
             "n_items": self.n_items,
             "alpha": _plain(self.alpha),
@@ -191,8 +241,8 @@ class ScaleReliability:
             "std_alpha": _plain(self.std_alpha),
             "omega_total": _plain(self.omega_total),
             "items": {
-                str(item): {key: _plain(row[key]) for key in columns}
-                for item, row in self.items.table.iterrows()
+                item: {key: record[key] for key in columns}
+                for item, record in self.items.to_dict().items()
             },
         }
 
@@ -315,7 +365,7 @@ def item_reliability(
         pairwise_covariance(values),
         means=np.nanmean(values, axis=0),
         sds=np.sqrt((centered**2).sum(axis=0) / (counts - 1)),
-        items=frame.columns,
+        items=tuple(frame.columns),
     )
 
 
@@ -334,17 +384,14 @@ def _item_table(cov: np.ndarray, *, means, sds, items) -> ItemReliability:
         std_drop = (1 - (k - 1) / rest_corr_total) * (k - 1) / (k - 2)
     else:
         alpha_drop = std_drop = np.full(k, np.nan)
-    table = pd.DataFrame(
-        {
-            "r_drop": r_drop,
-            "alpha_if_deleted": alpha_drop,
-            "std_alpha_if_deleted": std_drop,
-            "mean": np.asarray(means, dtype=float),
-            "sd": np.asarray(sds, dtype=float),
-        },
-        index=pd.Index(items),
+    return ItemReliability(
+        items=tuple(items),
+        r_drop=r_drop,
+        alpha_if_deleted=alpha_drop,
+        std_alpha_if_deleted=std_drop,
+        mean=np.asarray(means, dtype=float),
+        sd=np.asarray(sds, dtype=float),
     )
-    return ItemReliability(table=table)
 
 
 def omega_total(data: pd.DataFrame | np.ndarray) -> float:
@@ -437,7 +484,9 @@ def omega(
     frame = _scale_frame(data, missing="pairwise", min_items=3)
     _check_omega_options(n_factors, fm, rotation, frame.shape[1])
     corr = pairwise_correlation(frame.to_numpy())
-    return omega_from_correlation(corr, items=frame.columns, n=len(frame), n_factors=n_factors)
+    return omega_from_correlation(
+        corr, items=tuple(frame.columns), n=len(frame), n_factors=n_factors
+    )
 
 
 def omega_from_correlation(
@@ -470,7 +519,7 @@ def omega_from_correlation(
     True
     """
     corr = np.asarray(corr, dtype=float)
-    items = pd.Index(list(items))
+    items = tuple(items)
     _check_omega_options(n_factors, "minres", "oblimin", corr.shape[0])
     with one_blas_thread():
         general, group, communality = _schmid_leiman(corr, n_factors)
@@ -483,12 +532,11 @@ def omega_from_correlation(
         omega_hierarchical=float(general.sum() ** 2 / total),
         omega_total=float((total - uniqueness) / total),
         explained_common_variance=float(general_variance / (general_variance + np.sum(group**2))),
-        general_loadings=pd.Series(general, index=items, name="g"),
-        group_loadings=pd.DataFrame(
-            group, index=items, columns=[f"F{i + 1}*" for i in range(group.shape[1])]
-        ),
-        communalities=pd.Series(communality, index=items, name="h2"),
-        reversed_items=tuple(items[key < 0]),
+        items=items,
+        general_loading_vector=general,
+        group_loading_matrix=group,
+        communality_vector=communality,
+        reversed_items=tuple(item for item, k in zip(items, key, strict=True) if k < 0),
         n_factors=n_factors,
         n=n,
     )
@@ -656,17 +704,15 @@ def _one_scale(
     k = frame.shape[1]
     if k < 2:
         nan = float("nan")
-        table = pd.DataFrame(
-            {
-                "r_drop": [nan],
-                "alpha_if_deleted": [nan],
-                "std_alpha_if_deleted": [nan],
-                "mean": frame.mean().to_numpy(),
-                "sd": frame.std().to_numpy(),
-            },
-            index=frame.columns,
+        items = ItemReliability(
+            items=tuple(frame.columns),
+            r_drop=np.array([nan]),
+            alpha_if_deleted=np.array([nan]),
+            std_alpha_if_deleted=np.array([nan]),
+            mean=frame.mean().to_numpy(),
+            sd=frame.std().to_numpy(),
         )
-        return ScaleReliability(1, nan, (nan, nan), nan, nan, ItemReliability(table))
+        return ScaleReliability(1, nan, (nan, nan), nan, nan, items)
     alpha = cronbach_alpha(frame, ci=ci, ci_method=ci_method, n_boot=n_boot, seed=seed)
     return ScaleReliability(
         n_items=k,

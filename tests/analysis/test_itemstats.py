@@ -100,3 +100,50 @@ def test_importing_the_package_does_not_load_pandas_or_scipy():
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert output.stdout.strip() == "False False"
+
+
+def test_the_frames_show_the_arrays(agree):
+    stats = item_statistics(agree, response_range=(1, 6))
+    assert stats.items == tuple(AGREE)
+    columns = ["n", "mean", "sd", "missing_pct", "floor_pct", "ceiling_pct"]
+    arrays = [stats.n_answered, stats.mean, stats.sd, stats.missing_pct]
+    arrays += [stats.floor_pct, stats.ceiling_pct]
+    expected = pd.DataFrame(dict(zip(columns, arrays, strict=True)), index=AGREE, dtype=float)
+    pd.testing.assert_frame_equal(stats.table, expected)
+    assert stats.response_values.tolist() == [1, 2, 3, 4, 5, 6]
+    expected = pd.DataFrame(stats.value_counts, index=AGREE, columns=stats.response_values)
+    pd.testing.assert_frame_equal(stats.distribution, expected)
+    assert stats.table is stats.table
+
+
+def test_select_takes_the_items_asked_for_in_their_order(agree):
+    stats = item_statistics(agree, response_range=(1, 6))
+    picked = stats.select(["A3", "A1"])
+    # what the moments workup took with .loc before select() existed
+    pd.testing.assert_frame_equal(picked.table, stats.table.loc[["A3", "A1"]])
+    pd.testing.assert_frame_equal(picked.distribution, stats.distribution.loc[["A3", "A1"]])
+    alone = item_statistics(agree[["A3", "A1"]], response_range=(1, 6))
+    assert picked.to_dict() == alone.to_dict()
+
+
+def test_select_names_the_items_it_does_not_have(agree):
+    stats = item_statistics(agree, response_range=(1, 6))
+    with pytest.raises(ValueError, match=r"\['Z9'\]"):
+        stats.select(["A1", "Z9"])
+
+
+def test_item_statistics_from_moments_never_import_pandas():
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from analysis.itemstats import item_statistics_from_moments\n"
+        "from analysis.moments import PairwiseMoments\n"
+        "moments = PairwiseMoments(items=('a', 'b', 'c'), values=range(1, 6))\n"
+        "moments.update(np.array([[1, 2, 5], [3, np.nan, 4], [3, 5, 1]]))\n"
+        "stats = item_statistics_from_moments(moments, response_range=(1, 5))\n"
+        "stats.select(['c', 'a']).to_dict()\n"
+        "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

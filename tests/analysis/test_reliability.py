@@ -7,6 +7,8 @@ reverse-keyed items were recoded as ``keyed[reverse] <- 7 - keyed[reverse]``.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -285,3 +287,52 @@ def test_omega_rejects_unimplemented_options(bfi):
         omega(bfi, rotation="promax")
     with pytest.raises(ValueError, match="n_factors"):
         omega(bfi.iloc[:, :3], n_factors=3)
+
+
+def test_omega_frames_show_the_arrays(keyed):
+    result = omega(keyed, n_factors=3)
+    items = list(keyed.columns)
+    assert result.items == tuple(items)
+    general = pd.Series(result.general_loading_vector, index=items, name="g")
+    pd.testing.assert_series_equal(result.general_loadings, general)
+    group = pd.DataFrame(result.group_loading_matrix, index=items, columns=["F1*", "F2*", "F3*"])
+    pd.testing.assert_frame_equal(result.group_loadings, group)
+    communalities = pd.Series(result.communality_vector, index=items, name="h2")
+    pd.testing.assert_series_equal(result.communalities, communalities)
+    assert result.to_dict()["group_loadings"]["A1"] == group.loc["A1"].tolist()
+
+
+def test_item_reliability_table_shows_the_arrays(keyed):
+    result = item_reliability(keyed[items_of("agree")])
+    assert result.items == tuple(items_of("agree"))
+    columns = ["r_drop", "alpha_if_deleted", "std_alpha_if_deleted", "mean", "sd"]
+    arrays = [getattr(result, column) for column in columns]
+    expected = pd.DataFrame(dict(zip(columns, arrays, strict=True)), index=items_of("agree"))
+    pd.testing.assert_frame_equal(result.table, expected)
+
+
+def test_reliability_and_omega_from_moments_never_import_pandas():
+    # Fails while analysis.factors (imported by analysis.reliability) imports pandas.
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from items import ScaleSpec\n"
+        "from analysis.moments import PairwiseMoments\n"
+        "from analysis.reliability import omega_from_correlation, scale_reliability_from_moments\n"
+        "rng = np.random.default_rng(4)\n"
+        "traits = np.repeat(rng.normal(size=(200, 2)), 3, axis=1)\n"
+        "x = np.clip(np.round(3 + traits + rng.normal(size=(200, 6))), 1, 5)\n"
+        "x[:, 2] = 6 - x[:, 2]\n"
+        "items = ('a1', 'a2', 'a3', 'b1', 'b2', 'b3')\n"
+        "moments = PairwiseMoments(items=items)\n"
+        "moments.update(x)\n"
+        "mapping = {'a': ['a1', 'a2', '-a3'], 'b': ['b1', 'b2', 'b3']}\n"
+        "scale_reliability_from_moments(moments, mapping, response_range=(1, 5)).to_dict()\n"
+        "spec = ScaleSpec.from_mapping({'range': [1, 5], 'scales': mapping})\n"
+        "scale_reliability_from_moments(moments, spec).to_dict()\n"
+        "omega_from_correlation(moments.correlation(), items=items, n=200, n_factors=2).to_dict()\n"
+        "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
