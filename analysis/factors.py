@@ -1,25 +1,42 @@
 """Factorability, parallel analysis and exploratory factor analysis of item responses.
 
 Reproduces R's psych 2.2.9 (``KMO``, ``cortest.bartlett``, ``fa.parallel``, ``fa``) and
-GPArotation's ``oblimin``; the varimax and promax rotations come from factor_analyzer.
+GPArotation's ``oblimin``, and R's ``varimax`` and psych's ``Promax`` as factor_analyzer
+0.5.1 ports them.
+
+Given NumPy arrays or a :class:`Correlations`, nothing here imports pandas (see
+analysis._frames): results hold arrays and labels, and build their DataFrame views when read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from analysis._blas import one_blas_thread
 from analysis._bounded import minimize_within_bounds
+from analysis._frames import is_frame, labelled_frame, labelled_series
 from analysis._input import item_frame
 from analysis.distributions import chi2_sf
 from analysis.moments import PairwiseMoments
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 METHODS = ("minres", "ml", "pa")
 ROTATIONS = ("oblimin", "promax", "varimax", "none")
+# The rows of EFAResult.variance_accounted, psych's Vaccounted.
+VARIANCE_ROWS = (
+    "ss_loadings",
+    "proportion",
+    "cumulative",
+    "proportion_explained",
+    "cumulative_explained",
+)
 
 # psych's fa() bounds the uniquenesses of minres and ml to [0.005, 1] for a correlation matrix.
 _LOWER_UNIQUENESS = 0.005
@@ -30,7 +47,12 @@ _PA_MAX_ITERATIONS = 50
 
 @dataclass(frozen=True)
 class Correlations:
-    """A correlation matrix with the item names and the number of respondents behind it."""
+    """A correlation matrix with the item names and the number of respondents behind it.
+
+    :func:`kmo`, :func:`bartlett_sphericity`, :func:`parallel_analysis`, :func:`efa` and
+    :func:`correlations` take one as their data, e.g. a polychoric matrix with its ``n``; the
+    matrix is checked as a correlation matrix given directly would be.
+    """
 
     matrix: np.ndarray
     items: tuple[str, ...]
@@ -38,22 +60,42 @@ class Correlations:
 
     def to_frame(self) -> pd.DataFrame:
         """Return the matrix as a DataFrame labelled by item."""
-        return pd.DataFrame(self.matrix, index=list(self.items), columns=list(self.items))
+        return labelled_frame(self.matrix, self.items, self.items)
 
 
 @dataclass(frozen=True)
 class KMOResult:
-    """Kaiser-Meyer-Olkin measure of sampling adequacy, overall and per item (psych's MSA)."""
+    """Kaiser-Meyer-Olkin measure of sampling adequacy, overall and per item (psych's MSA).
+
+    Attributes
+    ----------
+    overall : float
+        The overall KMO (psych's ``MSA``).
+    items : tuple of str
+        Item names.
+    item_kmo : ndarray
+        Each item's KMO (psych's ``MSAi``), in the order of ``items``.
+    singular : bool
+        The correlation matrix has no usable inverse: every KMO is NaN.
+    per_item : Series
+        ``item_kmo`` labelled by item, named ``"kmo"`` (built when first read).
+    """
 
     overall: float
-    per_item: pd.Series
-    singular: bool = False  # the correlation matrix has no usable inverse: KMO is NaN
+    items: tuple[str, ...]
+    item_kmo: np.ndarray
+    singular: bool = False
+
+    @cached_property
+    def per_item(self) -> pd.Series:
+        """Each item's KMO, labelled by item."""
+        return labelled_series(self.item_kmo, self.items, name="kmo")
 
     def to_dict(self) -> dict[str, Any]:
         """Return plain Python values for JSON."""
         return {
             "overall": self.overall,
-            "per_item": _floats(self.per_item),
+            "per_item": _floats(self.items, self.item_kmo),
             "singular": self.singular,
         }
 
@@ -70,6 +112,17 @@ class BartlettResult:
     def to_dict(self) -> dict[str, Any]:
         """Return plain Python values for JSON."""
         return {"chi2": self.chi2, "df": self.df, "p": self.p, "n": self.n}
+
+
+# The eigenvalue series of a ParallelResult, in the order to_frame and to_dict give them.
+_SCREE = (
+    "observed_components",
+    "observed_factors",
+    "simulated_components_mean",
+    "simulated_components_quantile",
+    "simulated_factors_mean",
+    "simulated_factors_quantile",
+)
 
 
 @dataclass(frozen=True)
@@ -96,21 +149,15 @@ class ParallelResult:
 
     def to_frame(self) -> pd.DataFrame:
         """Return the scree data: one row per eigenvalue number, one column per series."""
-        columns = (
-            "observed_components",
-            "observed_factors",
-            "simulated_components_mean",
-            "simulated_components_quantile",
-            "simulated_factors_mean",
-            "simulated_factors_quantile",
-        )
-        frame = pd.DataFrame({name: getattr(self, name) for name in columns})
+        import pandas as pd  # only this view needs it: see analysis._frames
+
+        frame = pd.DataFrame({name: getattr(self, name) for name in _SCREE})
         frame.index = pd.RangeIndex(1, len(frame) + 1, name="number")
         return frame
 
     def to_dict(self) -> dict[str, Any]:
         """Return plain Python values for JSON."""
-        scree = {name: [float(v) for v in values] for name, values in self.to_frame().items()}
+        scree = {name: [float(v) for v in getattr(self, name)] for name in _SCREE}
         return {
             "n_factors": self.n_factors,
             "n_components": self.n_components,
@@ -127,22 +174,84 @@ class EFAResult:
     """An exploratory factor solution, laid out as psych's fa() reports it.
 
     Factors are ordered by the variance they explain and signed so each loading column sums
-    to a positive number. ``variance`` has the rows ``ss_loadings``, ``proportion``,
-    ``cumulative``, ``proportion_explained`` and ``cumulative_explained`` (psych's
-    ``Vaccounted``); for oblique rotations the sums of squares include the factor correlations.
+    to a positive number. For oblique rotations the sums of squares in ``variance_accounted``
+    include the factor correlations.
+
+    Attributes
+    ----------
+    items : tuple of str
+        Item names, the rows of the loadings.
+    factors : tuple of str
+        Factor names (``MR1``, ``ML2``, ``PA3``, ...), each keeping its number from before
+        rotation as psych does.
+    loading_matrix : ndarray
+        Rotated loadings (pattern matrix), items x factors.
+    h2 : ndarray
+        Communalities (psych's ``h2``), one per item.
+    factor_correlation_matrix : ndarray
+        Factor correlations (psych's ``Phi``; the identity for orthogonal rotations).
+    variance_accounted : ndarray
+        psych's ``Vaccounted``: one row per name in ``VARIANCE_ROWS`` (``ss_loadings``,
+        ``proportion``, ``cumulative``, ``proportion_explained``, ``cumulative_explained``),
+        one column per factor.
+    method, rotation : str
+        Extraction and rotation.
+    n_factors : int
+    gamma : float
+        Oblimin's gamma.
+    n : int or None
+        Number of respondents, when known.
+    converged : bool
+        Whether both the extraction and the rotation converged.
+    loadings : DataFrame
+        ``loading_matrix`` labelled by item and factor.
+    communalities, uniquenesses : Series
+        ``h2`` and ``1 - h2`` labelled by item (named ``"communality"``, ``"uniqueness"``).
+    factor_correlations : DataFrame
+        ``factor_correlation_matrix`` labelled by factor.
+    variance : DataFrame
+        ``variance_accounted`` with the rows ``VARIANCE_ROWS`` and a column per factor.
+
+    The DataFrame and Series views are built when first read.
     """
 
-    loadings: pd.DataFrame
-    communalities: pd.Series
-    uniquenesses: pd.Series
-    factor_correlations: pd.DataFrame
-    variance: pd.DataFrame
+    items: tuple[str, ...]
+    factors: tuple[str, ...]
+    loading_matrix: np.ndarray
+    h2: np.ndarray
+    factor_correlation_matrix: np.ndarray
+    variance_accounted: np.ndarray
     method: str
     rotation: str
     n_factors: int
     gamma: float
     n: int | None
     converged: bool
+
+    @cached_property
+    def loadings(self) -> pd.DataFrame:
+        """The loadings, items x factors."""
+        return labelled_frame(self.loading_matrix, self.items, self.factors)
+
+    @cached_property
+    def communalities(self) -> pd.Series:
+        """The communalities, by item."""
+        return labelled_series(self.h2, self.items, name="communality")
+
+    @cached_property
+    def uniquenesses(self) -> pd.Series:
+        """The uniquenesses (1 - communality), by item."""
+        return labelled_series(1 - self.h2, self.items, name="uniqueness")
+
+    @cached_property
+    def factor_correlations(self) -> pd.DataFrame:
+        """The factor correlations, factors x factors."""
+        return labelled_frame(self.factor_correlation_matrix, self.factors, self.factors)
+
+    @cached_property
+    def variance(self) -> pd.DataFrame:
+        """psych's Vaccounted, one row per name in ``VARIANCE_ROWS``."""
+        return labelled_frame(self.variance_accounted, VARIANCE_ROWS, self.factors)
 
     def to_dict(self) -> dict[str, Any]:
         """Return plain Python values for JSON; ``loadings`` maps each item to its row."""
@@ -153,14 +262,12 @@ class EFAResult:
             "gamma": self.gamma,
             "n": self.n,
             "converged": self.converged,
-            "factors": [str(c) for c in self.loadings.columns],
-            "loadings": {
-                str(item): [float(v) for v in row] for item, row in self.loadings.iterrows()
-            },
-            "communalities": _floats(self.communalities),
-            "uniquenesses": _floats(self.uniquenesses),
-            "factor_correlations": self.factor_correlations.to_numpy().tolist(),
-            "variance": {str(k): [float(v) for v in row] for k, row in self.variance.iterrows()},
+            "factors": [str(f) for f in self.factors],
+            "loadings": _rows(self.items, self.loading_matrix),
+            "communalities": _floats(self.items, self.h2),
+            "uniquenesses": _floats(self.items, 1 - self.h2),
+            "factor_correlations": self.factor_correlation_matrix.tolist(),
+            "variance": _rows(VARIANCE_ROWS, self.variance_accounted),
         }
 
 
@@ -185,22 +292,53 @@ class RotationResult:
 class CongruenceResult:
     """Tucker's congruence between the factors of two loading matrices after matching them.
 
-    ``congruence`` is indexed by the factors of the first matrix; ``matched`` names the factor
-    of the second matrix paired with each, and ``aligned`` is the second matrix reordered and
-    sign-flipped to line up with the first (for element-wise comparisons).
+    Attributes
+    ----------
+    factors : tuple
+        The factors of the first matrix (its column labels, or positions for an array).
+    coefficients : ndarray
+        The absolute congruence of each of ``factors`` with its partner in the second matrix.
+    matched : dict of str to str
+        The factor of the second matrix paired with each factor of the first.
+    items : tuple
+        The rows of the second matrix (its index, or positions for an array).
+    aligned_loadings : ndarray
+        The second matrix reordered and sign-flipped to line up with the first, items x
+        factors (for element-wise comparisons).
+    congruence : Series
+        ``coefficients`` labelled by ``factors``.
+    aligned : DataFrame
+        ``aligned_loadings`` labelled by ``items`` and ``factors``.
+
+    The Series and DataFrame views are built when first read.
     """
 
-    congruence: pd.Series
+    factors: tuple[Hashable, ...]
+    coefficients: np.ndarray
     matched: dict[str, str]
-    aligned: pd.DataFrame
+    items: tuple[Hashable, ...]
+    aligned_loadings: np.ndarray
+
+    @cached_property
+    def congruence(self) -> pd.Series:
+        """The congruence coefficients, by factor of the first matrix."""
+        return labelled_series(self.coefficients, self.factors)
+
+    @cached_property
+    def aligned(self) -> pd.DataFrame:
+        """The second matrix matched to the first, items x factors of the first."""
+        return labelled_frame(self.aligned_loadings, self.items, self.factors)
 
     def to_dict(self) -> dict[str, Any]:
         """Return plain Python values for JSON."""
-        return {"congruence": _floats(self.congruence), "matched": dict(self.matched)}
+        return {
+            "congruence": _floats(self.factors, self.coefficients),
+            "matched": dict(self.matched),
+        }
 
 
 def correlations(
-    data: pd.DataFrame | np.ndarray, *, n: int | None = None, min_items: int = 2
+    data: pd.DataFrame | np.ndarray | Correlations, *, n: int | None = None, min_items: int = 2
 ) -> Correlations:
     """Return the correlation matrix of item responses, or check one given directly.
 
@@ -208,10 +346,13 @@ def correlations(
     ``cor(x, use = "pairwise")``) and ``n`` is the number of rows. A square, symmetric input
     with a unit diagonal is taken to be a correlation matrix already (psych's
     ``isCorrelation`` rule), e.g. a polychoric matrix; then ``n`` is what the caller says.
+    A :class:`Correlations` must be such a matrix; its ``n`` and the ``n`` given here must
+    agree where both are given (either may be None). Neither an array nor a
+    :class:`Correlations` imports pandas.
 
     Parameters
     ----------
-    data : DataFrame or 2-D array
+    data : DataFrame, 2-D array or Correlations
         Respondents x items (NaN for a missing answer), or an items x items correlation matrix.
     n : int, optional
         Number of respondents behind a correlation matrix; ignored for raw data.
@@ -231,12 +372,12 @@ def correlations(
            [0.6  , 1.   , 0.786],
            [0.982, 0.786, 1.   ]])
     """
-    frame = item_frame(data, min_items=min_items)
-    values = frame.to_numpy()
-    items = tuple(frame.columns)
+    if isinstance(data, Correlations):
+        return _checked_correlations(data, n=n, min_items=min_items)
+    values, items = _item_values(data, min_items=min_items)
     if _is_correlation_matrix(values):
         return Correlations(_checked_correlation_matrix(values, items), items, _checked_n(n))
-    _check_raw_responses(frame)
+    check_raw_responses(values, items)
     moments = PairwiseMoments(items=items)
     moments.update(values)
     return correlations_from_moments(moments)
@@ -283,7 +424,40 @@ def correlations_from_moments(moments: PairwiseMoments) -> Correlations:
     return Correlations(np.clip(r, -1.0, 1.0), items, moments.n_rows)
 
 
-def kmo(data: pd.DataFrame | np.ndarray) -> KMOResult:
+def check_raw_responses(values: np.ndarray, items: Sequence[str]) -> None:
+    """Raise ``ValueError`` for responses that :func:`correlations` cannot correlate.
+
+    Parameters
+    ----------
+    values : 2-D array
+        Respondents x items, NaN for a missing answer.
+    items : sequence of str
+        Item names, one per column, used in the messages.
+
+    Raises
+    ------
+    ValueError
+        Fewer respondents than items, or items without variance (constant or never answered),
+        named.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_raw_responses(np.array([[1, 2], [2, 2], [3, 2]]), ["a", "b"])
+    Traceback (most recent call last):
+    ...
+    ValueError: items without variance (constant or empty): ['b']
+    """
+    n_rows, n_items = values.shape
+    if n_rows < n_items:
+        raise ValueError(f"fewer respondents ({n_rows}) than items ({n_items})")
+    spread = np.fmax.reduce(values, axis=0) - np.fmin.reduce(values, axis=0)  # NaN: no answers
+    constant = [item for item, width in zip(items, spread, strict=True) if not width > 0]
+    if constant:
+        raise ValueError(f"items without variance (constant or empty): {constant}")
+
+
+def kmo(data: pd.DataFrame | np.ndarray | Correlations) -> KMOResult:
     """Kaiser-Meyer-Olkin measure of sampling adequacy (psych's ``KMO``).
 
     Works on pairwise-complete correlations, so missing answers are allowed (factor_analyzer's
@@ -294,7 +468,7 @@ def kmo(data: pd.DataFrame | np.ndarray) -> KMOResult:
 
     Parameters
     ----------
-    data : DataFrame or 2-D array
+    data : DataFrame, 2-D array or Correlations
         Respondents x items, or a correlation matrix.
 
     Returns
@@ -318,8 +492,7 @@ def kmo(data: pd.DataFrame | np.ndarray) -> KMOResult:
     r = corr.matrix
     inverse = _inverse_or_none(r)
     if inverse is None:
-        per_item = pd.Series(np.nan, index=list(corr.items), name="kmo")
-        return KMOResult(float("nan"), per_item, singular=True)
+        return KMOResult(float("nan"), corr.items, np.full(len(corr.items), np.nan), singular=True)
     scale = 1 / np.sqrt(np.diag(inverse))
     partial_sq = (inverse * np.outer(scale, scale)) ** 2
     r_sq = r**2
@@ -327,8 +500,7 @@ def kmo(data: pd.DataFrame | np.ndarray) -> KMOResult:
     np.fill_diagonal(r_sq, 0)
     per_item = r_sq.sum(axis=0) / (r_sq.sum(axis=0) + partial_sq.sum(axis=0))
     overall = r_sq.sum() / (r_sq.sum() + partial_sq.sum())
-    per_item = pd.Series(per_item, index=list(corr.items), name="kmo")
-    return KMOResult(float(overall), per_item)
+    return KMOResult(float(overall), corr.items, per_item)
 
 
 def _inverse_or_none(r: np.ndarray) -> np.ndarray | None:
@@ -345,16 +517,18 @@ def _inverse_or_none(r: np.ndarray) -> np.ndarray | None:
     return inverse if (np.diag(inverse) > 0).all() else None
 
 
-def bartlett_sphericity(data: pd.DataFrame | np.ndarray, *, n: int | None = None) -> BartlettResult:
+def bartlett_sphericity(
+    data: pd.DataFrame | np.ndarray | Correlations, *, n: int | None = None
+) -> BartlettResult:
     """Bartlett's test of sphericity (psych's ``cortest.bartlett``).
 
     Parameters
     ----------
-    data : DataFrame or 2-D array
+    data : DataFrame, 2-D array or Correlations
         Respondents x items (then ``n`` is the number of rows, as in psych), or a correlation
-        matrix (then ``n`` is required).
+        matrix (then ``n`` is required, here or carried by the Correlations).
     n : int, optional
-        Number of respondents behind a correlation matrix.
+        Number of respondents behind a correlation matrix; must agree with a Correlations' n.
 
     Returns
     -------
@@ -384,7 +558,7 @@ def bartlett_sphericity(data: pd.DataFrame | np.ndarray, *, n: int | None = None
 
 
 def parallel_analysis(
-    data: pd.DataFrame | np.ndarray,
+    data: pd.DataFrame | np.ndarray | Correlations,
     *,
     iterations: int = 20,
     seed: int | np.random.Generator | None = None,
@@ -412,9 +586,9 @@ def parallel_analysis(
 
     Parameters
     ----------
-    data : DataFrame or 2-D array
+    data : DataFrame, 2-D array or Correlations
         Respondents x items (pairwise-complete correlations, ``n`` = number of rows, as psych),
-        or a correlation matrix together with ``n``.
+        or a correlation matrix together with ``n`` (here or carried by the Correlations).
     iterations : int
         Number of simulated data sets (psych's ``n.iter``).
     seed : int or numpy.random.Generator, optional
@@ -424,7 +598,7 @@ def parallel_analysis(
     quantile : float
         Quantile of the simulated eigenvalues an observed one must exceed (psych's ``quant``).
     n : int, optional
-        Number of respondents behind a correlation matrix.
+        Number of respondents behind a correlation matrix; must agree with a Correlations' n.
 
     Returns
     -------
@@ -480,7 +654,7 @@ def parallel_analysis(
 
 
 def efa(
-    data: pd.DataFrame | np.ndarray,
+    data: pd.DataFrame | np.ndarray | Correlations,
     *,
     n_factors: int,
     method: str = "minres",
@@ -494,14 +668,15 @@ def efa(
     uniquenesses, bounded to [0.005, 1], started from 1 - SMC), ml (the same bounds with the
     maximum-likelihood discrepancy) or principal axis (iterated from the SMCs until the summed
     communalities change by less than 0.001, at most 50 iterations). Rotations: varimax and
-    promax (with Kaiser normalization, power 4) from factor_analyzer, which port R's
-    ``stats::varimax`` and psych's ``Promax``; oblimin by GPArotation's gradient projection
-    algorithm (``GPFoblq``), ported here because factor_analyzer ignores ``gamma``. Factors are
-    then signed and ordered by explained variance as psych does.
+    promax (with Kaiser normalization, power 4) as factor_analyzer 0.5.1 ports R's
+    ``stats::varimax`` and psych's ``Promax``, ported again here so that no rotation imports
+    pandas; oblimin by GPArotation's gradient projection algorithm (``GPFoblq``), ported here
+    because factor_analyzer ignores ``gamma``. Factors are then signed and ordered by
+    explained variance as psych does.
 
     Parameters
     ----------
-    data : DataFrame or 2-D array
+    data : DataFrame, 2-D array or Correlations
         Respondents x items (pairwise-complete Pearson correlations, psych's default
         ``use = "pairwise"``), or a correlation matrix such as a polychoric one.
     n_factors : int
@@ -512,7 +687,8 @@ def efa(
     rotation : {"oblimin", "promax", "varimax", "none"}
         Rotation (psych's ``rotate``).
     n : int, optional
-        Number of respondents behind a correlation matrix (reported only).
+        Number of respondents behind a correlation matrix (reported only); must agree with a
+        Correlations' n.
     gamma : float
         Oblimin's gamma: 0 quartimin (psych's default), 0.5 biquartimin, 1 covarimin.
 
@@ -534,8 +710,8 @@ def efa(
     >>> f = rng.standard_normal((1000, 2))
     >>> x = np.repeat(f, 3, axis=1) + rng.standard_normal((1000, 6))
     >>> result = efa(x, n_factors=2, rotation="varimax")
-    >>> list(result.loadings.columns), bool((result.loadings.abs().max(axis=1) > 0.6).all())
-    (['MR1', 'MR2'], True)
+    >>> result.factors, bool((np.abs(result.loading_matrix).max(axis=1) > 0.6).all())
+    (('MR1', 'MR2'), True)
     """
     _check_efa_options(method=method, rotation=rotation, gamma=gamma)
     corr = correlations(data, n=n)
@@ -549,14 +725,14 @@ def efa(
     order = _psych_order(loadings, phi)
     loadings, phi = loadings[:, order], phi[np.ix_(order, order)]
     # Like psych, a factor keeps the number it had before rotation (MR2 may come first).
-    names = [f"{_FACTOR_PREFIX[method]}{i + 1}" for i in order]
-    items = list(corr.items)
+    names = tuple(f"{_FACTOR_PREFIX[method]}{i + 1}" for i in order)
     return EFAResult(
-        loadings=pd.DataFrame(loadings, index=items, columns=names),
-        communalities=pd.Series(communalities, index=items, name="communality"),
-        uniquenesses=pd.Series(1 - communalities, index=items, name="uniqueness"),
-        factor_correlations=pd.DataFrame(phi, index=names, columns=names),
-        variance=_variance_accounted(loadings, phi, names, total=float(p)),
+        items=corr.items,
+        factors=names,
+        loading_matrix=loadings,
+        h2=communalities,
+        factor_correlation_matrix=phi,
+        variance_accounted=_variance_accounted(loadings, phi, total=float(p)),
         method=method,
         rotation=rotation,
         n_factors=n_factors,
@@ -579,6 +755,7 @@ def tucker_congruence(
     ----------
     a, b : DataFrame or 2-D array
         Loading matrices with the same items in the same order and the same number of factors.
+        An array's rows and factors are labelled by position; a 1-D array is one factor.
 
     Returns
     -------
@@ -593,38 +770,89 @@ def tucker_congruence(
     --------
     >>> import numpy as np
     >>> a = np.array([[0.8, 0.1], [0.7, 0.0], [0.1, 0.9], [0.0, 0.6]])
-    >>> tucker_congruence(a, -a[:, ::-1]).congruence.round(3).tolist()
+    >>> tucker_congruence(a, -a[:, ::-1]).coefficients.round(3).tolist()
     [1.0, 1.0]
     """
-    frame_a, frame_b = _loading_frame(a, "a"), _loading_frame(b, "b")
-    if frame_a.shape != frame_b.shape:
-        raise ValueError(f"loading matrices differ in shape: {frame_a.shape} vs {frame_b.shape}")
+    x, _, factors_a = _loading_matrix(a, "a")
+    y, items_b, factors_b = _loading_matrix(b, "b")
+    if x.shape != y.shape:
+        raise ValueError(f"loading matrices differ in shape: {x.shape} vs {y.shape}")
     # Imported here: scipy.optimize takes 0.17 s to import and nothing else in this module
     # needs it, so the analyze command does not pay for it.
     from scipy import optimize
 
-    x, y = frame_a.to_numpy(), frame_b.to_numpy()
     congruence = (x.T @ y) / np.outer(np.linalg.norm(x, axis=0), np.linalg.norm(y, axis=0))
     rows, cols = optimize.linear_sum_assignment(-np.abs(congruence))
     signs = np.sign(congruence[rows, cols])
     signs[signs == 0] = 1
-    aligned = frame_b.iloc[:, cols] * signs
-    aligned.columns = frame_a.columns
     return CongruenceResult(
-        congruence=pd.Series(np.abs(congruence[rows, cols]), index=frame_a.columns),
-        matched={
-            str(frame_a.columns[r]): str(frame_b.columns[c])
-            for r, c in zip(rows, cols, strict=True)
-        },
-        aligned=aligned,
+        factors=factors_a,
+        coefficients=np.abs(congruence[rows, cols]),
+        matched={str(factors_a[r]): str(factors_b[c]) for r, c in zip(rows, cols, strict=True)},
+        items=items_b,
+        aligned_loadings=y[:, cols] * signs,
     )
 
 
 _FACTOR_PREFIX = {"minres": "MR", "ml": "ML", "pa": "PA"}
 
 
-def _floats(series: pd.Series) -> dict[str, float]:
-    return {str(k): float(v) for k, v in series.items()}
+def _floats(labels: Sequence[Hashable], values: np.ndarray) -> dict[str, float]:
+    return {str(label): float(v) for label, v in zip(labels, values, strict=True)}
+
+
+def _rows(labels: Sequence[Hashable], matrix: np.ndarray) -> dict[str, list[float]]:
+    return {str(label): [float(v) for v in row] for label, row in zip(labels, matrix, strict=True)}
+
+
+def _item_values(
+    data: pd.DataFrame | np.ndarray, *, min_items: int
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Responses or a correlation matrix as floats and item names, with the checks and messages
+    of :func:`analysis._input.item_frame`; an array is checked as an array, without pandas."""
+    if is_frame(data):
+        frame = item_frame(data, min_items=min_items)
+        return frame.to_numpy(), tuple(frame.columns)
+    array = np.asarray(data)
+    if array.ndim != 2:
+        raise ValueError(f"data must be 2-D (respondents x items), got {array.ndim} dimensions")
+    items = tuple(f"item_{i + 1}" for i in range(array.shape[1]))
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"item columns must be numeric; not numeric: {list(items)}")
+    if len(items) < min_items:
+        raise ValueError(f"need at least {min_items} item columns, got {len(items)}")
+    values = array.astype(float)
+    infinite = np.isinf(values).any(axis=0)
+    if infinite.any():
+        raise ValueError(f"infinite values in items {[items[i] for i in np.flatnonzero(infinite)]}")
+    return values, items
+
+
+def _checked_correlations(corr: Correlations, *, n: int | None, min_items: int) -> Correlations:
+    """A Correlations checked as a correlation matrix given directly, with the agreed n."""
+    values = np.asarray(corr.matrix, dtype=float)
+    items = tuple(str(item) for item in corr.items)
+    if values.shape != (len(items), len(items)):
+        raise ValueError(
+            f"the correlation matrix of {len(items)} items has the shape {values.shape}"
+        )
+    if len(items) < min_items:
+        raise ValueError(f"need at least {min_items} item columns, got {len(items)}")
+    if not _is_correlation_matrix(values):
+        raise ValueError(
+            "Correlations.matrix must be a correlation matrix: symmetric, with a unit diagonal "
+            "and no NaN"
+        )
+    return Correlations(_checked_correlation_matrix(values, items), items, _agreed_n(corr, n))
+
+
+def _agreed_n(corr: Correlations, n: int | None) -> int | None:
+    """The n of a Correlations or the n given beside it: they must agree if both are given,
+    since a test or a simulation on the wrong number of respondents is silently wrong."""
+    carried, given = _checked_n(corr.n), _checked_n(n)
+    if carried is not None and given is not None and carried != given:
+        raise ValueError(f"n={given} disagrees with the n={carried} of the correlations")
+    return carried if given is None else given
 
 
 def _is_correlation_matrix(values: np.ndarray) -> bool:
@@ -660,16 +888,6 @@ def _required_n(corr: Correlations, function: str) -> int:
     if corr.n is None:
         raise ValueError(f"{function} needs n (the number of respondents) for a correlation matrix")
     return corr.n
-
-
-def _check_raw_responses(frame: pd.DataFrame) -> None:
-    n_rows, n_items = frame.shape
-    if n_rows < n_items:
-        raise ValueError(f"fewer respondents ({n_rows}) than items ({n_items})")
-    spread = frame.max() - frame.min()
-    constant = spread.index[~(spread > 0)]
-    if len(constant):
-        raise ValueError(f"items without variance (constant or empty): {list(constant)}")
 
 
 def _check_parallel_options(*, iterations: int, method: str, quantile: float) -> None:
@@ -849,13 +1067,49 @@ def _rotate(loadings: np.ndarray, rotation: str, gamma: float):
     if rotation == "oblimin":
         result = oblimin(loadings, gamma=gamma)
         return result.loadings, result.factor_correlations, result.converged
-    from factor_analyzer import Rotator
+    if rotation == "promax":
+        rotated, phi = _promax(loadings)
+        return rotated, phi, True
+    return _varimax(loadings), np.eye(k), True
 
-    # R's varimax iterates up to 1000 times with eps = 1e-5; Rotator's default stops at 500.
-    rotator = Rotator(method=rotation, max_iter=1000, tol=1e-5)
-    rotated = rotator.fit_transform(loadings)
-    phi = np.eye(k) if rotator.phi_ is None else rotator.phi_
-    return rotated, phi, True
+
+def _varimax(loadings: np.ndarray, *, max_iter: int = 1000, tolerance: float = 1e-5) -> np.ndarray:
+    """R's ``stats::varimax`` with Kaiser normalization (``eps = 1e-5``), step by step as
+    factor_analyzer 0.5.1's ``Rotator`` computes it, without importing its pandas and sklearn."""
+    p, k = loadings.shape
+    norms = np.sqrt(np.sum(loadings**2, axis=1))[:, np.newaxis]
+    normalized = loadings / norms
+    rotation = np.eye(k)
+    criterion = 0.0
+    for _ in range(max_iter):
+        previous = criterion
+        basis = normalized @ rotation
+        column_squares = np.ones(p) @ basis**2
+        u, singular_values, vt = np.linalg.svd(
+            normalized.T @ (basis**3 - basis @ np.diag(column_squares) / p)
+        )
+        rotation = u @ vt
+        criterion = np.sum(singular_values)
+        if criterion < previous * (1 + tolerance):
+            break
+    return normalized @ rotation * norms
+
+
+def _promax(loadings: np.ndarray, *, power: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """psych's ``Promax`` (Kaiser-normalized varimax, then the power-4 target fitted by least
+    squares), as factor_analyzer 0.5.1's ``Rotator`` computes it; loadings and factor
+    correlations."""
+    root_h2 = np.sqrt(np.diag(loadings @ loadings.T))[:, np.newaxis]
+    rotated = _varimax(loadings / root_h2)
+    target = rotated * np.abs(rotated) ** (power - 1)
+    coef = np.linalg.inv(rotated.T @ rotated) @ (rotated.T @ target)
+    try:
+        scale = np.diag(np.linalg.inv(coef.T @ coef))
+    except np.linalg.LinAlgError:
+        scale = np.diag(np.linalg.pinv(coef.T @ coef))
+    coef = coef @ np.diag(np.sqrt(scale))
+    coef_inverse = np.linalg.inv(coef)
+    return rotated @ coef * root_h2, coef_inverse @ coef_inverse.T
 
 
 def oblimin(
@@ -930,22 +1184,33 @@ def oblimin(
     return RotationResult(rotated, transform.T @ transform, bool(size < tolerance))
 
 
-def _variance_accounted(
-    loadings: np.ndarray, phi: np.ndarray, names: list[str], *, total: float
-) -> pd.DataFrame:
+def _variance_accounted(loadings: np.ndarray, phi: np.ndarray, *, total: float) -> np.ndarray:
+    """psych's Vaccounted, one row per name in VARIANCE_ROWS."""
     explained = np.diag(phi @ loadings.T @ loadings)
-    rows = {
-        "ss_loadings": explained,
-        "proportion": explained / total,
-        "cumulative": np.cumsum(explained) / total,
-        "proportion_explained": explained / explained.sum(),
-        "cumulative_explained": np.cumsum(explained) / explained.sum(),
-    }
-    return pd.DataFrame.from_dict(rows, orient="index", columns=names)
+    return np.vstack(
+        [
+            explained,
+            explained / total,
+            np.cumsum(explained) / total,
+            explained / explained.sum(),
+            np.cumsum(explained) / explained.sum(),
+        ]
+    )
 
 
-def _loading_frame(loadings: pd.DataFrame | np.ndarray, name: str) -> pd.DataFrame:
-    frame = pd.DataFrame(loadings)
-    if frame.ndim != 2 or frame.shape[1] < 1 or frame.isna().to_numpy().any():
+def _loading_matrix(
+    loadings: pd.DataFrame | np.ndarray, name: str
+) -> tuple[np.ndarray, tuple[Hashable, ...], tuple[Hashable, ...]]:
+    """A complete loading matrix as floats with its item and factor labels (an array's are
+    positions, as pandas would give them; a 1-D array is one factor)."""
+    if is_frame(loadings):
+        values = loadings.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values = np.asarray(loadings, dtype=float)
+    if values.ndim == 1:
+        values = values[:, np.newaxis]
+    if values.ndim != 2 or values.shape[1] < 1 or np.isnan(values).any():
         raise ValueError(f"{name} must be a complete items x factors loading matrix")
-    return frame.astype(float)
+    if is_frame(loadings):
+        return values, tuple(loadings.index), tuple(loadings.columns)
+    return values, tuple(range(values.shape[0])), tuple(range(values.shape[1]))

@@ -8,6 +8,9 @@ tests/analysis/reference/b_*.csv; each test names the R call behind them.
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +18,12 @@ import pandas as pd
 import pytest
 
 from analysis.factors import (
+    METHODS,
+    ROTATIONS,
+    VARIANCE_ROWS,
+    Correlations,
     bartlett_sphericity,
+    check_raw_responses,
     correlations,
     efa,
     kmo,
@@ -262,3 +270,160 @@ def test_items_without_joint_answers_are_named():
     )
     with pytest.raises(ValueError, match="'a' and 'b' have too few joint answers"):
         correlations(data)
+
+
+def test_the_workup_functions_on_correlations_do_not_import_pandas():
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from analysis.factors import (METHODS, ROTATIONS, Correlations, bartlett_sphericity,\n"
+        "    correlations, efa, kmo, parallel_analysis)\n"
+        "rng = np.random.default_rng(4)\n"
+        "x = np.repeat(rng.standard_normal((300, 2)), 3, axis=1) + rng.standard_normal((300, 6))\n"
+        "matrix = correlations(x).matrix\n"
+        "corr = Correlations(matrix, ('a1', 'a2', 'a3', 'b1', 'b2', 'b3'), 300)\n"
+        "results = [kmo(corr), bartlett_sphericity(corr, n=300), kmo(matrix),\n"
+        "           parallel_analysis(corr, iterations=3, seed=1, n=300)]\n"
+        "results += [efa(corr, n_factors=2, method=m, rotation=r, n=300)\n"
+        "            for m in METHODS for r in ROTATIONS]\n"
+        "results.append(efa(matrix, n_factors=2, n=300))\n"
+        "assert correlations(corr, n=300).n == 300\n"
+        "[result.to_dict() for result in results]\n"
+        "heavy = ('pandas', 'scipy', 'sklearn', 'factor_analyzer')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def holzinger_correlations(holzinger) -> tuple[pd.DataFrame, Correlations]:
+    frame = holzinger.corr()
+    return frame, Correlations(frame.to_numpy(), tuple(frame.columns), len(holzinger))
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("rotation", ROTATIONS)
+def test_efa_of_correlations_equals_efa_of_the_labelled_frame(
+    holzinger_correlations, method, rotation
+):
+    frame, corr = holzinger_correlations
+    from_frame = efa(frame, n_factors=3, method=method, rotation=rotation, n=corr.n)
+    from_corr = efa(corr, n_factors=3, method=method, rotation=rotation)
+    assert from_corr.to_dict() == from_frame.to_dict()
+    pd.testing.assert_frame_equal(from_corr.loadings, from_frame.loadings)
+
+
+def test_kmo_bartlett_and_parallel_of_correlations_equal_those_of_the_labelled_frame(
+    holzinger_correlations,
+):
+    frame, corr = holzinger_correlations
+    assert kmo(corr).to_dict() == kmo(frame).to_dict()
+    assert bartlett_sphericity(corr).to_dict() == bartlett_sphericity(frame, n=corr.n).to_dict()
+    from_corr = parallel_analysis(corr, iterations=5, seed=9, n=corr.n)
+    assert from_corr.to_dict() == parallel_analysis(frame, iterations=5, seed=9, n=corr.n).to_dict()
+    np.testing.assert_array_equal(correlations(corr).matrix, correlations(frame).matrix)
+
+
+def test_n_given_beside_correlations_must_agree_with_theirs(holzinger_correlations):
+    _, corr = holzinger_correlations
+    assert bartlett_sphericity(corr, n=301).n == bartlett_sphericity(corr).n == 301
+    assert efa(corr, n_factors=1).n == 301
+    with pytest.raises(ValueError, match="n=300 disagrees with the n=301 of the correlations"):
+        bartlett_sphericity(corr, n=300)
+    without_n = Correlations(corr.matrix, corr.items, None)
+    assert bartlett_sphericity(without_n, n=200).n == 200
+    with pytest.raises(ValueError, match="needs n"):
+        parallel_analysis(without_n)
+
+
+@pytest.mark.parametrize(
+    ("matrix", "items", "message"),
+    [
+        (np.eye(3), ("a", "b"), "the correlation matrix of 2 items has the shape"),
+        (2 * np.eye(3), ("a", "b", "c"), "must be a correlation matrix"),
+        (np.eye(2), ("a", "b"), "need at least 3 item columns"),
+    ],
+)
+def test_correlations_that_are_not_a_correlation_matrix_are_refused(matrix, items, message):
+    with pytest.raises(ValueError, match=message):
+        parallel_analysis(Correlations(matrix, items, 100))
+
+
+def test_dataframe_views_equal_the_arrays_and_labels(holzinger):
+    result = efa(holzinger, n_factors=3, rotation="promax")
+    items, factors = list(holzinger.columns), list(result.factors)
+    assert result.items == tuple(items) and len(factors) == 3
+    assert result.loadings is result.loadings  # built once
+    for frame, values, index, columns in [
+        (result.loadings, result.loading_matrix, items, factors),
+        (result.factor_correlations, result.factor_correlation_matrix, factors, factors),
+        (result.variance, result.variance_accounted, list(VARIANCE_ROWS), factors),
+    ]:
+        np.testing.assert_array_equal(frame.to_numpy(), values)
+        assert (list(frame.index), list(frame.columns)) == (index, columns)
+    for series, values, name in [
+        (result.communalities, result.h2, "communality"),
+        (result.uniquenesses, 1 - result.h2, "uniqueness"),
+    ]:
+        np.testing.assert_array_equal(series.to_numpy(), values)
+        assert (list(series.index), series.name) == (items, name)
+    adequacy = kmo(holzinger)
+    np.testing.assert_array_equal(adequacy.per_item.to_numpy(), adequacy.item_kmo)
+    assert (list(adequacy.per_item.index), adequacy.per_item.name) == (items, "kmo")
+
+
+def test_congruence_views_equal_the_arrays_and_labels():
+    a = pd.DataFrame({"F1": [0.8, 0.7, 0.1, 0.0], "F2": [0.1, 0.0, 0.9, 0.6]}, index=list("wxyz"))
+    b = pd.DataFrame(
+        {"G1": [-0.1, 0.0, -0.9, -0.6], "G2": [0.8, 0.7, 0.1, 0.05]}, index=list("wxyz")
+    )
+    result = tucker_congruence(a, b)
+    assert (result.factors, result.items) == (("F1", "F2"), tuple("wxyz"))
+    np.testing.assert_array_equal(result.congruence.to_numpy(), result.coefficients)
+    np.testing.assert_array_equal(result.aligned.to_numpy(), result.aligned_loadings)
+    assert list(result.aligned.index) == list("wxyz")
+    assert list(result.aligned.columns) == list(result.congruence.index) == ["F1", "F2"]
+    from_arrays = tucker_congruence(a.to_numpy(), b.to_numpy())
+    np.testing.assert_array_equal(from_arrays.coefficients, result.coefficients)
+    assert from_arrays.matched == {"0": "1", "1": "0"}
+
+
+def test_varimax_and_promax_reproduce_factor_analyzer():
+    rotator_class = pytest.importorskip("factor_analyzer").Rotator
+    unrotated = reference("b_unrotated_bfi_minres.csv").to_numpy()
+    from analysis.factors import _promax, _varimax
+
+    varimax = rotator_class(method="varimax", max_iter=1000, tol=1e-5)
+    np.testing.assert_array_equal(_varimax(unrotated), varimax.fit_transform(unrotated))
+    promax = rotator_class(method="promax", max_iter=1000, tol=1e-5)
+    loadings, phi = _promax(unrotated)
+    # factor_analyzer inverts one matrix with scipy.linalg.inv (LAPACK getri), we with
+    # numpy.linalg.inv (gesv): the same numbers up to rounding.
+    np.testing.assert_allclose(loadings, promax.fit_transform(unrotated), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(phi, promax.phi_, rtol=0, atol=1e-13)
+
+
+def test_check_raw_responses_names_the_items_of_an_array():
+    values = np.array([[1, 2, np.nan], [2, 2, np.nan], [3, 2, np.nan]])
+    with pytest.raises(ValueError, match=r"constant or empty\): \['b', 'c'\]"):
+        check_raw_responses(values, ["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"fewer respondents \(2\) than items \(3\)"):
+        check_raw_responses(values[:2], ["a", "b", "c"])
+    check_raw_responses(values[:, :1], ["a"])
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.array([[1.0, np.inf], [2.0, 1.0], [3.0, 2.0]]),
+        np.array([["1", "2"], ["2", "1"], ["3", "3"]]),
+        np.array([[1.0, 2.0, 3.0]]),
+    ],
+)
+def test_an_array_is_refused_with_the_message_of_its_frame(array):
+    with pytest.raises(ValueError) as from_frame:
+        kmo(pd.DataFrame(array, columns=["item_1", "item_2", "item_3"][: array.shape[1]]))
+    with pytest.raises(ValueError, match=re.escape(str(from_frame.value))):
+        kmo(array)
