@@ -1,7 +1,8 @@
 """Reading a CSV of item responses for the workup, with checks that name the bad column.
 
 One column per item, one row per respondent; empty cells (or ``NA``) are missing answers.
-Columns that the scale specification does not name are ignored.
+Columns that the scale specification does not name are ignored. A file of one-digit answers is
+read and checked in NumPy alone; pandas reads any other (analysis._frames says why).
 """
 
 from __future__ import annotations
@@ -9,14 +10,18 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from analysis._frames import labelled_frame
 from analysis._spec import read_scales
 from analysis.one_digit_csv import header_names, one_digit_answers
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class ResponsesFileError(ValueError):
@@ -25,8 +30,27 @@ class ResponsesFileError(ValueError):
 
 @dataclass(frozen=True)
 class ResponsesFile:
-    frame: pd.DataFrame
+    """The answers to the scale items of a responses file.
+
+    Attributes
+    ----------
+    answers : ndarray
+        Respondents x items, floats, NaN where missing, in the order of ``items``.
+    items : tuple of str
+        The scale items, in the order the specification names them.
+    warnings : tuple of str
+        What the checks noticed without refusing the file.
+    frame : DataFrame
+        ``answers`` labelled by ``items`` (pandas is imported when it is first read).
+    """
+
+    answers: np.ndarray
+    items: tuple[str, ...]
     warnings: tuple[str, ...]
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return labelled_frame(self.answers, range(len(self.answers)), self.items)
 
 
 def read_responses_csv(
@@ -62,26 +86,24 @@ def read_responses_csv(
             f"{', '.join(absent)} (columns: {', '.join(header[:12])}"
             f"{', ...' if len(header) > 12 else ''})"
         )
-    read_here = answers is None
-    if read_here:
+    if answers is None:
         raw = path.read_bytes()
         answers = one_digit_answers(raw, header, items)
         if answers is None:
-            frame = _general_csv(path, raw, header, items, missing_codes)
+            answers = _general_csv(path, raw, header, items)
     elif answers.ndim != 2 or answers.shape[1] != len(items):
         raise ValueError(f"answers must have one column per item ({len(items)}): {answers.shape}")
-    if answers is not None:
-        for code in missing_codes:
-            answers = np.where(answers == float(code), np.nan, answers)
-        # An array read here is the frame's own; the caller's is copied (pandas' default).
-        frame = pd.DataFrame(answers, columns=items, copy=False if read_here else None)
-    _check_range(frame, scales.response_range, path)
-    warnings = _check_shape(frame, path)
-    return ResponsesFile(frame=frame, warnings=tuple(warnings))
+    for code in missing_codes:
+        answers = np.where(answers == float(code), np.nan, answers)
+    _check_range(answers, items, scales.response_range, path)
+    warnings = _check_shape(answers, items, path)
+    return ResponsesFile(answers=answers, items=tuple(items), warnings=tuple(warnings))
 
 
-def _general_csv(path: Path, raw: bytes, header: list[str], items: list[str], missing_codes):
+def _general_csv(path: Path, raw: bytes, header: list[str], items: list[str]) -> np.ndarray:
     """The items' columns read by pandas, with the checks that name a bad cell or row."""
+    import pandas as pd
+
     try:
         frame = pd.read_csv(path, usecols=items, na_values=["NA", "N/A", "."])
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -94,10 +116,7 @@ def _general_csv(path: Path, raw: bytes, header: list[str], items: list[str], mi
     frame = frame[items]
     for item in items:
         frame[item] = _numeric_column(frame[item], item, path)
-    codes = [float(code) for code in missing_codes]
-    if codes:
-        frame = frame.mask(frame.isin(codes))
-    return frame.astype(float)
+    return frame.to_numpy(dtype=float)
 
 
 def _header(path: Path) -> list[str]:
@@ -149,6 +168,8 @@ def _ragged(path: Path, line: int, found: int, expected: int):
 
 
 def _numeric_column(column: pd.Series, item: str, path: Path) -> pd.Series:
+    import pandas as pd
+
     if pd.api.types.is_numeric_dtype(column):
         return column
     numbers = pd.to_numeric(column, errors="coerce")
@@ -160,16 +181,15 @@ def _numeric_column(column: pd.Series, item: str, path: Path) -> pd.Series:
     )
 
 
-def _check_range(frame: pd.DataFrame, response_range, path: Path) -> None:
+def _check_range(values: np.ndarray, items: list[str], response_range, path: Path) -> None:
     if response_range is None:
         return
     low, high = response_range
-    values = frame.to_numpy(dtype=float)
     outside = (values < low) | (values > high)
     if not outside.any():
         return
     row, col = (int(i[0]) for i in np.nonzero(outside))
-    item = frame.columns[col]
+    item = items[col]
     raise ResponsesFileError(
         f"{path}: column {item!r} has the value {values[row, col]:g} on line {row + 2}, outside "
         f"the response range {low:g}..{high:g} of the scale specification "
@@ -177,27 +197,28 @@ def _check_range(frame: pd.DataFrame, response_range, path: Path) -> None:
     )
 
 
-def _check_shape(frame: pd.DataFrame, path: Path) -> list[str]:
-    values = frame.to_numpy()
+def _check_shape(values: np.ndarray, items: list[str], path: Path) -> list[str]:
     present = ~np.isnan(values)
     answered = int(present.any(axis=1).sum())
-    if answered < frame.shape[1]:
+    if answered < len(items):
         raise ResponsesFileError(
-            f"{path}: {answered} respondents with answers for {frame.shape[1]} items; "
+            f"{path}: {answered} respondents with answers for {len(items)} items; "
             "a factor analysis needs more respondents than items"
         )
     spread = np.fmax.reduce(values, axis=0) - np.fmin.reduce(values, axis=0)  # NaN: no answers
-    constant = [
-        str(item) for item, width in zip(frame.columns, spread, strict=True) if not width > 0
-    ]
+    constant = [str(item) for item, width in zip(items, spread, strict=True) if not width > 0]
     if constant:
         raise ResponsesFileError(
             f"{path}: these items have the same answer in every row (or no answers), which "
             f"carries no information: {', '.join(constant)}; remove them from the specification"
         )
     warnings = []
-    few = frame.columns[present.sum(axis=0) < 0.5 * len(frame)]
-    if len(few):
+    few = [
+        item
+        for item, count in zip(items, present.sum(axis=0), strict=True)
+        if count < 0.5 * len(values)
+    ]
+    if few:
         warnings.append(f"more than half of the answers are missing for {', '.join(few)}")
     return warnings
 
@@ -214,6 +235,8 @@ def read_group_column(path: str | Path, column: str) -> pd.Series:
             f"{path}: no column {column!r} to group by (columns: {', '.join(header[:12])}"
             f"{', ...' if len(header) > 12 else ''})"
         )
+    import pandas as pd
+
     frame = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False)
     values = frame[column].str.strip()
     return values.where(~values.isin(["", "NA", "N/A", "."]))

@@ -5,23 +5,29 @@ dimensionality, EFA and (on request) CFA, assembled from the statistics modules.
 accumulated chunk by chunk (``healing-survey analyze --from-db``), so that memory does not grow
 with the number of respondents. Both give the same result object, whose ``to_dict()`` is the
 JSON of ``healing-survey analyze --json`` documented in the README.
+
+Given an array of answers, the workup imports pandas only for what needs the rows as a table
+(the CFA, invariance, the graded response model, bootstrap intervals); see analysis._frames.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from analysis._frames import is_frame, labelled_frame
 from analysis._spec import keyed_responses, read_scales
 from analysis.factors import (
     BartlettResult,
+    Correlations,
     EFAResult,
     KMOResult,
     ParallelResult,
     bartlett_sphericity,
+    check_raw_responses,
     correlations_from_moments,
     efa,
     kmo,
@@ -39,6 +45,8 @@ from analysis.reliability import (
 )
 
 if TYPE_CHECKING:  # imported where used: only when asked for (CFA, GRM, invariance)
+    import pandas as pd
+
     from analysis.cfa import CFAResult
     from analysis.invariance import InvarianceResult
     from analysis.irt import GRMResult
@@ -140,6 +148,8 @@ class Workup:
     def irt_scores(self) -> pd.DataFrame:
         """EAP scores per respondent (row number from 1) and scale, long format; empty
         (NaN) where a respondent answered none of the scale's items."""
+        import pandas as pd
+
         if self.irt is None:
             raise ValueError("the workup was run without the graded response model (irt=True)")
         frames = [
@@ -173,7 +183,9 @@ class Workup:
         result = {
             "correlation": self.correlation,
             "kmo": _float(self.kmo.overall),
-            "kmo_items": {item: _float(v) for item, v in self.kmo.per_item.items()},
+            "kmo_items": {
+                item: _float(v) for item, v in zip(self.kmo.items, self.kmo.item_kmo, strict=True)
+            },
             "bartlett": {
                 "chi2": _float(self.bartlett.chi2),
                 "df": int(self.bartlett.df),
@@ -206,27 +218,31 @@ class Workup:
 
 
 def run_workup(
-    data: pd.DataFrame,
+    data: pd.DataFrame | np.ndarray,
     spec: Any,
     options: WorkupOptions | None = None,
     *,
+    items: Sequence[str] | None = None,
     pair_tables: PairTables | None = None,
 ) -> Workup:
     """The workup on the responses (respondents x items, NaN where missing).
 
     Parameters
     ----------
-    data : DataFrame
-        One column per item; columns outside the specification are ignored.
+    data : DataFrame or 2-D array
+        One column per item; columns outside the specification are ignored. An array needs
+        ``items``; it is read without pandas unless the options need the rows as a table.
     spec : items.ScaleSpec or mapping
         The scales; reverse-keyed items are reversed for reliability and for the CFA (which
         models the keyed scales); item statistics and the EFA use the items as answered.
     options : WorkupOptions, optional
+    items : sequence of str, optional
+        The names of an array's columns (``healing-survey analyze`` passes the answers it read).
     pair_tables : PairTables, optional
         The pair tables of these rows' scale items over the response range, if they were
         counted already (``healing-survey analyze`` counts them on a second thread while it
-        imports pandas); otherwise they are counted here, for integer answers of up to 8
-        values. Tables of other rows are refused (``ValueError``).
+        imports the statistics); otherwise they are counted here, for integer answers of up
+        to 8 values. Tables of other rows are refused (``ValueError``).
 
     Returns
     -------
@@ -234,32 +250,31 @@ def run_workup(
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
+    >>> import numpy as np
     >>> rng = np.random.default_rng(5)
     >>> traits = rng.normal(size=(400, 2))
     >>> x = np.repeat(traits, 3, axis=1) + rng.normal(size=(400, 6))
     >>> x = np.clip(np.round(3 + x), 1, 5)
-    >>> frame = pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
     >>> spec = {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]}
-    >>> result = run_workup(frame, spec, WorkupOptions(seed=1))
+    >>> names = ["a1", "a2", "a3", "b1", "b2", "b3"]
+    >>> result = run_workup(x, spec, WorkupOptions(seed=1), items=names)
     >>> result.to_dict()["efa"]["parallel"]["n_factors"]
     2
     """
     options = options or WorkupOptions()
     scales = read_scales(spec)
-    items = _spec_items(scales)
+    if not is_frame(data) and _needs_rows(options):
+        data = _table_of(data, items)
     groups = _group_column(data, options.group)
-    frame = keyed_responses(data, replace(scales, reverse_keyed=frozenset()))
+    answers, names = _answers_of(data, scales, items)
     # One pass of pairwise sums over the answers feeds the item statistics, the reliability
     # and the Pearson correlations; only the polychoric matrix and the CFA go back to the rows.
-    moments, tables = _moments_of(frame, scales, pair_tables)
+    moments, tables = _moments_of(answers, names, scales, pair_tables)
     notes = []
     if _counted_every_answer(moments):
         stats = item_statistics_from_moments(moments, response_range=scales.response_range)
     else:
-        stats = item_statistics(frame, response_range=scales.response_range)
-    values = frame.to_numpy()
-    spread = pd.Series(np.fmax.reduce(values) - np.fmin.reduce(values), index=frame.columns)
+        stats = item_statistics(_table_of(answers, names), response_range=scales.response_range)
     if options.ci_method == "bootstrap":
         reliability = scale_reliability(
             data, spec, ci_method="bootstrap", n_boot=options.n_boot, seed=options.seed
@@ -269,18 +284,22 @@ def run_workup(
     if options.ordinal:
         from analysis.polychoric import polychoric, polychoric_from_tables
 
-        poly = polychoric(frame) if tables is None else polychoric_from_tables(tables)
-        corr_matrix = poly.correlation.to_numpy()
+        poly = (
+            polychoric(_table_of(answers, names))
+            if tables is None
+            else polychoric_from_tables(tables)
+        )
+        corr_matrix = poly.matrix
         if poly.smoothed:
             notes.append("the polychoric matrix was not positive definite and was smoothed")
         correlation = "polychoric"
     else:
-        _check_for_correlations(frame.shape, spread)
+        check_raw_responses(answers, names)
         corr_matrix = correlations_from_moments(moments).matrix
         correlation = "pearson"
     result = _assemble(
-        n=len(frame),
-        items=items,
+        n=len(answers),
+        items=names,
         scales=scales,
         options=options,
         stats=stats,
@@ -288,10 +307,61 @@ def run_workup(
         corr=corr_matrix,
         correlation=correlation,
         cfa_input=keyed_responses(data, scales) if options.cfa or options.group else None,
-        notes=notes + _listwise_note(frame) if options.cfa else notes,
+        notes=notes + _listwise_note(answers) if options.cfa else notes,
         groups=groups,
     )
     return _with_irt(result, data, scales) if options.irt else result
+
+
+def _needs_rows(options: WorkupOptions) -> bool:
+    """Whether the options ask for statistics that take the rows as a table (a DataFrame)."""
+    return (
+        options.cfa
+        or options.irt
+        or options.group is not None
+        or (options.ci_method == "bootstrap")
+    )
+
+
+def _table_of(answers, items: Sequence[str] | None) -> pd.DataFrame:
+    """An array of answers as a DataFrame of its named columns, for the row statistics."""
+    array = _two_dimensional(answers)
+    return labelled_frame(array, range(len(array)), _column_names(array, items))
+
+
+def _column_names(array: np.ndarray, items: Sequence[str] | None) -> tuple[str, ...]:
+    if items is None:
+        raise ValueError("an array of answers needs items=, the names of its columns")
+    if len(items) != array.shape[1]:
+        raise ValueError(f"{len(items)} item names for an array of {array.shape[1]} columns")
+    return tuple(str(item) for item in items)
+
+
+def _answers_of(data, scales, items: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The scales' items of ``data`` as answered (not yet keyed), floats, with their names."""
+    used = _spec_items(scales)
+    if is_frame(data):
+        frame = keyed_responses(data, replace(scales, reverse_keyed=frozenset()))
+        return frame.to_numpy(), tuple(frame.columns)
+    array = _two_dimensional(data)
+    column = {item: j for j, item in enumerate(_column_names(array, items))}
+    absent = sorted(set(used) - set(column))
+    if absent:
+        raise ValueError(f"scale items not in the data: {absent}")
+    answers = array[:, [column[item] for item in used]].astype(float)
+    infinite = np.isinf(answers).any(axis=0)
+    if infinite.any():
+        raise ValueError(f"infinite values in items {[used[j] for j in np.flatnonzero(infinite)]}")
+    return answers, used
+
+
+def _two_dimensional(answers) -> np.ndarray:
+    array = np.asarray(answers)
+    if array.ndim != 2:
+        raise ValueError(f"data must be 2-D (respondents x items), got {array.ndim} dimensions")
+    if not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"answers must be numbers, got an array of {array.dtype}")
+    return array
 
 
 def _with_irt(result: Workup, data: pd.DataFrame, scales) -> Workup:
@@ -305,17 +375,17 @@ def _with_irt(result: Workup, data: pd.DataFrame, scales) -> Workup:
     return replace(result, irt=fits, notes=(*result.notes, *skipped, *notes))
 
 
-def _listwise_note(frame: pd.DataFrame) -> list[str]:
-    complete = int(frame.notna().all(axis=1).sum())
-    if complete == len(frame):
+def _listwise_note(answers: np.ndarray) -> list[str]:
+    complete = int((~np.isnan(answers)).all(axis=1).sum())
+    if complete == len(answers):
         return []
     return [
-        f"the CFA used the {complete} of {len(frame)} respondents who answered every item "
+        f"the CFA used the {complete} of {len(answers)} respondents who answered every item "
         "(listwise deletion, as lavaan); the other statistics use pairwise-complete data"
     ]
 
 
-def _group_column(data: pd.DataFrame, group: str | None) -> pd.Series | None:
+def _group_column(data, group: str | None) -> pd.Series | None:
     if group is None:
         return None
     if group not in data.columns:
@@ -323,7 +393,7 @@ def _group_column(data: pd.DataFrame, group: str | None) -> pd.Series | None:
     return data[group]
 
 
-def _moments_of(frame: pd.DataFrame, scales, counted: PairTables | None = None):
+def _moments_of(answers: np.ndarray, items, scales, counted: PairTables | None = None):
     """Pairwise moments of the answers, counting each value of the response range, and the pair
     tables they come from when every answer is one of at most eight integer values (else None).
 
@@ -336,54 +406,43 @@ def _moments_of(frame: pd.DataFrame, scales, counted: PairTables | None = None):
         low, high = scales.response_range
         if float(low).is_integer() and float(high).is_integer():
             values = range(int(low), int(high) + 1)
-    moments = PairwiseMoments(items=tuple(frame.columns), values=values, groups=scales.items)
-    rows = frame.to_numpy()
-    answered = ~np.isnan(rows)
+    moments = PairwiseMoments(items=items, values=values, groups=scales.items)
+    answered = ~np.isnan(answers)
     if counted is not None:
-        _check_counted(counted, frame, values, answered)
+        _check_counted(counted, items, len(answers), values, answered)
         moments.update_from_pair_counts(counted.counts, counted.values, answered)
         return moments, counted
-    if 2 <= len(values) <= MAX_TABLE_VALUES and rows.shape[1] >= 2:
-        tables = PairTables(items=tuple(frame.columns), values=values)
+    if 2 <= len(values) <= MAX_TABLE_VALUES and answers.shape[1] >= 2:
+        tables = PairTables(items=items, values=values)
         try:
-            tables.update(rows)
+            tables.update(answers)
         except ValueError:  # an answer that is not one of the values: the moments take any
             pass
         else:
             moments.update_from_pair_counts(tables.counts, tables.values, answered)
             return moments, tables
-    moments.update(rows)
+    moments.update(answers)
     return moments, None
 
 
-def _check_counted(counted: PairTables, frame: pd.DataFrame, values, answered) -> None:
+def _check_counted(counted: PairTables, items, n_rows: int, values, answered) -> None:
     """Refuse pair tables that do not count these rows: other items, values or number of rows,
     or per item another number of answers."""
     if (
-        counted.items != tuple(frame.columns)
+        counted.items != tuple(items)
         or counted.values != tuple(values)
-        or counted.n_rows != len(frame)
+        or counted.n_rows != n_rows
         or not np.array_equal(counted.answer_counts().sum(axis=1), answered.sum(axis=0))
     ):
         raise ValueError(
             "pair_tables do not count these responses: expected the tables of "
-            f"{len(frame)} rows of items {list(frame.columns)} over values {list(values)}"
+            f"{n_rows} rows of items {list(items)} over values {list(values)}"
         )
 
 
 def _counted_every_answer(moments: PairwiseMoments) -> bool:
     """Whether every answer is one of the counted values (integers within the range)."""
     return bool(moments.values) and int(moments.counts.sum()) == int(moments.n_items.sum())
-
-
-def _check_for_correlations(shape: tuple[int, int], spread: pd.Series) -> None:
-    """The checks :func:`analysis.factors.correlations` makes on responses, same messages."""
-    n_rows, n_items = shape
-    if n_rows < n_items:
-        raise ValueError(f"fewer respondents ({n_rows}) than items ({n_items})")
-    constant = list(spread.index[~(spread > 0)])
-    if constant:
-        raise ValueError(f"items without variance (constant or empty): {constant}")
 
 
 def run_workup_from_moments(
@@ -423,19 +482,11 @@ def run_workup_from_moments(
         raise ValueError(f"scale items not in the data: {absent}")
     idx = [column[item] for item in items]
     stats = item_statistics_from_moments(moments, response_range=scales.response_range)
-    stats = replace(
-        stats,
-        table=stats.table.loc[list(items)],
-        distribution=stats.distribution.loc[list(items)],
-    )
+    stats = stats.select(items)
     corr, correlation, notes = moments.correlation()[np.ix_(idx, idx)], "pearson", []
     if options.ordinal:
         corr, notes = _polychoric_of_tables(tables, items)
         correlation = "polychoric"
-    # The CFA models the scales as keyed: reversing an item flips the sign of its covariances.
-    sign = np.where([item in scales.reverse_keyed for item in items], -1.0, 1.0)
-    keyed_cov = moments.covariance()[np.ix_(idx, idx)] * np.outer(sign, sign)
-    cov = pd.DataFrame(keyed_cov, index=items, columns=items)
     return _assemble(
         n=moments.n_rows,
         items=items,
@@ -445,17 +496,28 @@ def run_workup_from_moments(
         reliability=scale_reliability_from_moments(moments, spec),
         corr=corr,
         correlation=correlation,
-        cfa_input=cov,
+        cfa_input=_keyed_covariance(moments, scales, idx) if options.cfa else None,
         notes=[*notes, *(["the CFA used pairwise-complete covariances"] if options.cfa else [])],
     )
+
+
+def _keyed_covariance(moments: PairwiseMoments, scales, idx: list[int]) -> pd.DataFrame:
+    """The covariance matrix of the scale items, keyed: reversing an item flips the sign of its
+    covariances (the CFA models the keyed scales)."""
+    items = [moments.items[j] for j in idx]
+    sign = np.where([item in scales.reverse_keyed for item in items], -1.0, 1.0)
+    keyed = moments.covariance()[np.ix_(idx, idx)] * np.outer(sign, sign)
+    return labelled_frame(keyed, items, items)
 
 
 def _polychoric_of_tables(tables, items) -> tuple[np.ndarray, list[str]]:
     from analysis.polychoric import polychoric_from_tables
 
     poly = polychoric_from_tables(tables)
+    position = {item: j for j, item in enumerate(poly.items)}
+    idx = [position[item] for item in items]
     notes = ["the polychoric matrix was not positive definite and was smoothed"]
-    return poly.correlation.loc[list(items), list(items)].to_numpy(), notes[: poly.smoothed]
+    return poly.matrix[np.ix_(idx, idx)], notes[: poly.smoothed]
 
 
 def _assemble(
@@ -472,16 +534,16 @@ def _assemble(
     notes,
     groups=None,
 ) -> Workup:
-    corr_frame = pd.DataFrame(corr, index=items, columns=items)
-    factorability = kmo(corr_frame)
+    labelled = Correlations(corr, tuple(items), n)
+    factorability = kmo(labelled)
     if factorability.singular:
         notes.append(_singular_note(len(items), n))
-    sphericity = bartlett_sphericity(corr_frame, n=n)
+    sphericity = bartlett_sphericity(labelled, n=n)
     parallel = None
     n_factors = options.factors
     if options.factors == "auto":
         parallel = parallel_analysis(
-            corr_frame, iterations=options.iterations, seed=options.seed, n=n
+            labelled, iterations=options.iterations, seed=options.seed, n=n
         )
         n_factors = parallel.n_factors
         if n_factors < 1:
@@ -489,7 +551,7 @@ def _assemble(
     exploratory = None
     if n_factors >= 1:
         exploratory = efa(
-            corr_frame, n_factors=n_factors, method=options.method, rotation=options.rotation, n=n
+            labelled, n_factors=n_factors, method=options.method, rotation=options.rotation, n=n
         )
     omega = _instrument_omega(corr, items, n, n_scales=len(scales.items), notes=notes)
     confirmatory = None
@@ -586,9 +648,7 @@ def _spec_items(scales) -> tuple[str, ...]:
 
 def _is_matrix(data) -> bool:
     return (
-        isinstance(data, pd.DataFrame)
-        and data.shape[0] == data.shape[1]
-        and list(data.index) == list(data.columns)
+        is_frame(data) and data.shape[0] == data.shape[1] and list(data.index) == list(data.columns)
     )
 
 

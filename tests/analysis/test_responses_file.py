@@ -46,11 +46,13 @@ def test_the_one_digit_reader_equals_pandas(tmp_path, final_newline):
     for file in (path, plain):
         raw = file.read_bytes()
         expected = pd.read_csv(file)[ITEMS].astype(float).to_numpy()
-        general = _general_csv(file, raw, _header(file), ITEMS, ()).to_numpy()
+        general = _general_csv(file, raw, _header(file), ITEMS)
         np.testing.assert_array_equal(general, expected)
-        read = read_responses_csv(file, SPEC).frame
-        np.testing.assert_array_equal(read.to_numpy(), expected)
-        assert list(read.columns) == ITEMS
+        read = read_responses_csv(file, SPEC)
+        np.testing.assert_array_equal(read.answers, expected)
+        assert read.items == tuple(ITEMS)
+        np.testing.assert_array_equal(read.frame.to_numpy(), expected)
+        assert list(read.frame.columns) == ITEMS
     fast = one_digit_answers(plain.read_bytes(), _header(plain), ITEMS)
     assert fast is not None  # the plain file takes the fast reader
     np.testing.assert_array_equal(fast, pd.read_csv(plain)[ITEMS].astype(float).to_numpy())

@@ -210,3 +210,32 @@ def test_pair_tables_counted_already_give_the_same_workup(bfi, spec):
     fewer.update(rows[:-1])
     with pytest.raises(ValueError, match="pair_tables do not count these responses"):
         run_workup(bfi, spec, options, pair_tables=fewer)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(factors=5), dict(factors=5, ordinal=True), dict(factors=5, cfa=True)],
+    ids=["pearson", "polychoric", "with the CFA"],
+)
+def test_an_array_with_its_item_names_gives_the_workup_of_the_frame(bfi, spec, options):
+    """healing-survey analyze passes the answers it read as an array with their names."""
+    items = list(spec.item_ids)
+    answers = bfi[items].to_numpy()
+    from_array = run_workup(answers, spec, WorkupOptions(**options), items=items).to_dict()
+    assert from_array == run_workup(bfi, spec, WorkupOptions(**options)).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("answers", "names", "message"),
+    [
+        (np.ones((10, 3)), None, "an array of answers needs items="),
+        (np.ones((10, 3)), ["a", "b"], "2 item names for an array of 3 columns"),
+        (np.ones(10), ["a"], "data must be 2-D"),
+        (np.full((10, 2), "4"), ["a", "b"], "answers must be numbers"),
+        (np.ones((10, 2)), ["a", "b"], r"scale items not in the data: \['c'\]"),
+        (np.array([[1.0, np.inf, 2.0]] * 10), ["a", "b", "c"], r"infinite values in items \['b'\]"),
+    ],
+)
+def test_an_array_of_answers_is_checked(answers, names, message):
+    with pytest.raises(ValueError, match=message):
+        run_workup(answers, {"s": ["a", "b", "c"]}, items=names)
