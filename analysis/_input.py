@@ -1,10 +1,14 @@
-"""Shared input handling for the psychometric functions: item responses as a float DataFrame."""
+"""Shared input handling for the psychometric functions: item responses as a float DataFrame,
+or as a float array and item names (checked without pandas, see analysis._frames)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from analysis._frames import is_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +39,36 @@ def item_frame(data: pd.DataFrame | np.ndarray, *, min_items: int = 1) -> pd.Dat
     if infinite.any():
         raise ValueError(f"infinite values in items {list(frame.columns[infinite].astype(str))}")
     return pd.DataFrame(values, index=frame.index, columns=frame.columns.astype(str))
+
+
+def item_values(
+    data: pd.DataFrame | np.ndarray, *, items: Sequence[str] | None = None, min_items: int = 1
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``data`` as a float array, one column per item, and the item names, with the checks and
+    messages of :func:`item_frame`; an array is checked as an array, without pandas.
+
+    ``items`` names an array's columns (default ``item_1 .. item_k``); a DataFrame's columns
+    are its names.
+    """
+    if is_frame(data):
+        frame = item_frame(data, min_items=min_items)
+        return frame.to_numpy(), tuple(frame.columns)
+    array = np.asarray(data)
+    if array.ndim != 2:
+        raise ValueError(f"data must be 2-D (respondents x items), got {array.ndim} dimensions")
+    names = tuple(f"item_{i + 1}" for i in range(array.shape[1])) if items is None else items
+    if len(names) != array.shape[1]:
+        raise ValueError(f"{len(names)} item names for an array of {array.shape[1]} columns")
+    names = tuple(str(name) for name in names)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"item columns must be numeric; not numeric: {list(names)}")
+    if len(names) < min_items:
+        raise ValueError(f"need at least {min_items} item columns, got {len(names)}")
+    values = array.astype(float)
+    infinite = np.isinf(values).any(axis=0)
+    if infinite.any():
+        raise ValueError(f"infinite values in items {[names[i] for i in np.flatnonzero(infinite)]}")
+    return values, names
 
 
 def response_range_of(response_range: tuple[int, int] | None) -> tuple[float, float] | None:

@@ -20,7 +20,7 @@ import numpy as np
 from analysis._blas import one_blas_thread
 from analysis._bounded import minimize_within_bounds
 from analysis._frames import is_frame, labelled_frame, labelled_series
-from analysis._input import item_frame
+from analysis._input import item_values
 from analysis.distributions import chi2_sf
 from analysis.moments import PairwiseMoments
 
@@ -374,7 +374,7 @@ def correlations(
     """
     if isinstance(data, Correlations):
         return _checked_correlations(data, n=n, min_items=min_items)
-    values, items = _item_values(data, min_items=min_items)
+    values, items = item_values(data, min_items=min_items)
     if _is_correlation_matrix(values):
         return Correlations(_checked_correlation_matrix(values, items), items, _checked_n(n))
     check_raw_responses(values, items)
@@ -803,29 +803,6 @@ def _floats(labels: Sequence[Hashable], values: np.ndarray) -> dict[str, float]:
 
 def _rows(labels: Sequence[Hashable], matrix: np.ndarray) -> dict[str, list[float]]:
     return {str(label): [float(v) for v in row] for label, row in zip(labels, matrix, strict=True)}
-
-
-def _item_values(
-    data: pd.DataFrame | np.ndarray, *, min_items: int
-) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Responses or a correlation matrix as floats and item names, with the checks and messages
-    of :func:`analysis._input.item_frame`; an array is checked as an array, without pandas."""
-    if is_frame(data):
-        frame = item_frame(data, min_items=min_items)
-        return frame.to_numpy(), tuple(frame.columns)
-    array = np.asarray(data)
-    if array.ndim != 2:
-        raise ValueError(f"data must be 2-D (respondents x items), got {array.ndim} dimensions")
-    items = tuple(f"item_{i + 1}" for i in range(array.shape[1]))
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"item columns must be numeric; not numeric: {list(items)}")
-    if len(items) < min_items:
-        raise ValueError(f"need at least {min_items} item columns, got {len(items)}")
-    values = array.astype(float)
-    infinite = np.isinf(values).any(axis=0)
-    if infinite.any():
-        raise ValueError(f"infinite values in items {[items[i] for i in np.flatnonzero(infinite)]}")
-    return values, items
 
 
 def _checked_correlations(corr: Correlations, *, n: int | None, min_items: int) -> Correlations:

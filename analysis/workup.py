@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from analysis._frames import is_frame, labelled_frame
+from analysis._input import item_values
 from analysis._spec import keyed_responses, read_scales
 from analysis.factors import (
     BartlettResult,
@@ -325,43 +326,27 @@ def _needs_rows(options: WorkupOptions) -> bool:
 
 def _table_of(answers, items: Sequence[str] | None) -> pd.DataFrame:
     """An array of answers as a DataFrame of its named columns, for the row statistics."""
-    array = _two_dimensional(answers)
-    return labelled_frame(array, range(len(array)), _column_names(array, items))
+    values, names = item_values(answers, items=_names_given(items))
+    return labelled_frame(values, range(len(values)), names)
 
 
-def _column_names(array: np.ndarray, items: Sequence[str] | None) -> tuple[str, ...]:
+def _names_given(items: Sequence[str] | None) -> Sequence[str]:
     if items is None:
         raise ValueError("an array of answers needs items=, the names of its columns")
-    if len(items) != array.shape[1]:
-        raise ValueError(f"{len(items)} item names for an array of {array.shape[1]} columns")
-    return tuple(str(item) for item in items)
+    return items
 
 
 def _answers_of(data, scales, items: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
     """The scales' items of ``data`` as answered (not yet keyed), floats, with their names."""
-    used = _spec_items(scales)
     if is_frame(data):
         frame = keyed_responses(data, replace(scales, reverse_keyed=frozenset()))
         return frame.to_numpy(), tuple(frame.columns)
-    array = _two_dimensional(data)
-    column = {item: j for j, item in enumerate(_column_names(array, items))}
-    absent = sorted(set(used) - set(column))
+    values, names = item_values(data, items=_names_given(items))
+    used = _spec_items(scales)
+    absent = sorted(set(used) - set(names))
     if absent:
         raise ValueError(f"scale items not in the data: {absent}")
-    answers = array[:, [column[item] for item in used]].astype(float)
-    infinite = np.isinf(answers).any(axis=0)
-    if infinite.any():
-        raise ValueError(f"infinite values in items {[used[j] for j in np.flatnonzero(infinite)]}")
-    return answers, used
-
-
-def _two_dimensional(answers) -> np.ndarray:
-    array = np.asarray(answers)
-    if array.ndim != 2:
-        raise ValueError(f"data must be 2-D (respondents x items), got {array.ndim} dimensions")
-    if not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"answers must be numbers, got an array of {array.dtype}")
-    return array
+    return values[:, [names.index(item) for item in used]], used
 
 
 def _with_irt(result: Workup, data: pd.DataFrame, scales) -> Workup:

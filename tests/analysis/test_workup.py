@@ -231,7 +231,7 @@ def test_an_array_with_its_item_names_gives_the_workup_of_the_frame(bfi, spec, o
         (np.ones((10, 3)), None, "an array of answers needs items="),
         (np.ones((10, 3)), ["a", "b"], "2 item names for an array of 3 columns"),
         (np.ones(10), ["a"], "data must be 2-D"),
-        (np.full((10, 2), "4"), ["a", "b"], "answers must be numbers"),
+        (np.full((10, 2), "4"), ["a", "b"], "item columns must be numeric"),
         (np.ones((10, 2)), ["a", "b"], r"scale items not in the data: \['c'\]"),
         (np.array([[1.0, np.inf, 2.0]] * 10), ["a", "b", "c"], r"infinite values in items \['b'\]"),
     ],
