@@ -9,8 +9,6 @@ tests/analysis/reference/b_*.csv; each test names the R call behind them.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,8 @@ from analysis.factors import (
     parallel_analysis,
     tucker_congruence,
 )
+
+from .fresh_interpreter import libraries_imported
 
 HERE = Path(__file__).parent
 REFERENCE = HERE / "reference"
@@ -274,7 +274,6 @@ def test_items_without_joint_answers_are_named():
 
 def test_the_workup_functions_on_correlations_do_not_import_pandas():
     code = (
-        "import sys\n"
         "import numpy as np\n"
         "from analysis.factors import (METHODS, ROTATIONS, Correlations, bartlett_sphericity,\n"
         "    correlations, efa, kmo, parallel_analysis)\n"
@@ -289,12 +288,8 @@ def test_the_workup_functions_on_correlations_do_not_import_pandas():
         "results.append(efa(matrix, n_factors=2, n=300))\n"
         "assert correlations(corr, n=300).n == 300\n"
         "[result.to_dict() for result in results]\n"
-        "heavy = ('pandas', 'scipy', 'sklearn', 'factor_analyzer')\n"
-        "print([m for m in heavy if m in sys.modules])\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert libraries_imported(code, watched=("pandas", "scipy", "sklearn", "factor_analyzer")) == []
 
 
 @pytest.fixture(scope="module")
