@@ -1,7 +1,7 @@
 """Reading a CSV file of one-digit answers (Likert items, usually) in NumPy alone.
 
-``analysis.responses_file`` reads such a file through here and any other through pandas;
-without pandas a second process can read it too (see ``analysis.pair_tables``).
+``analysis.responses_file`` reads such a file through here and any other through pandas, so
+that the workup of a file of Likert answers runs without pandas (see ``analysis._frames``).
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Contingency tables of every pair of items, counted in NumPy alone.
 
 They hold everything the two-step polychoric estimator and the pairwise moments of integer
-answers need (``analysis.polychoric``, ``analysis.moments``). Kept apart from those modules so
-that a process can count them without importing pandas: ``healing-survey analyze`` counts a
-large file's tables in a second process while the first one imports the libraries.
+answers need (``analysis.polychoric``, ``analysis.moments``): the workup's one pass over the
+rows of integer answers.
 """
 
 from __future__ import annotations

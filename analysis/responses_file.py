@@ -58,15 +58,11 @@ def read_responses_csv(
     spec: Any,
     *,
     missing_codes: Iterable[float] = (),
-    answers: np.ndarray | None = None,
 ) -> ResponsesFile:
     """Read the spec's item columns of a CSV as floats and check them.
 
     ``missing_codes`` are numbers that mean "no answer" (healing-survey's own exports use -7
-    for "does not apply" and -9 for skipped); they are read as missing. ``answers`` are the
-    items' columns of this file as :func:`analysis.one_digit_csv.one_digit_answers` read them
-    already (``healing-survey analyze`` reads them before it imports pandas); they are
-    checked here as if read here.
+    for "does not apply" and -9 for skipped); they are read as missing.
 
     Raises
     ------
@@ -86,13 +82,10 @@ def read_responses_csv(
             f"{', '.join(absent)} (columns: {', '.join(header[:12])}"
             f"{', ...' if len(header) > 12 else ''})"
         )
+    raw = path.read_bytes()
+    answers = one_digit_answers(raw, header, items)
     if answers is None:
-        raw = path.read_bytes()
-        answers = one_digit_answers(raw, header, items)
-        if answers is None:
-            answers = _general_csv(path, raw, header, items)
-    elif answers.ndim != 2 or answers.shape[1] != len(items):
-        raise ValueError(f"answers must have one column per item ({len(items)}): {answers.shape}")
+        answers = _general_csv(path, raw, header, items)
     for code in missing_codes:
         answers = np.where(answers == float(code), np.nan, answers)
     _check_range(answers, items, scales.response_range, path)

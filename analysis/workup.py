@@ -224,7 +224,6 @@ def run_workup(
     options: WorkupOptions | None = None,
     *,
     items: Sequence[str] | None = None,
-    pair_tables: PairTables | None = None,
 ) -> Workup:
     """The workup on the responses (respondents x items, NaN where missing).
 
@@ -239,11 +238,6 @@ def run_workup(
     options : WorkupOptions, optional
     items : sequence of str, optional
         The names of an array's columns (``healing-survey analyze`` passes the answers it read).
-    pair_tables : PairTables, optional
-        The pair tables of these rows' scale items over the response range, if they were
-        counted already (``healing-survey analyze`` counts them on a second thread while it
-        imports the statistics); otherwise they are counted here, for integer answers of up
-        to 8 values. Tables of other rows are refused (``ValueError``).
 
     Returns
     -------
@@ -270,7 +264,7 @@ def run_workup(
     answers, names = _answers_of(data, scales, items)
     # One pass of pairwise sums over the answers feeds the item statistics, the reliability
     # and the Pearson correlations; only the polychoric matrix and the CFA go back to the rows.
-    moments, tables = _moments_of(answers, names, scales, pair_tables)
+    moments, tables = _moments_of(answers, names, scales)
     notes = []
     if _counted_every_answer(moments):
         stats = item_statistics_from_moments(moments, response_range=scales.response_range)
@@ -378,13 +372,13 @@ def _group_column(data, group: str | None) -> pd.Series | None:
     return data[group]
 
 
-def _moments_of(answers: np.ndarray, items, scales, counted: PairTables | None = None):
+def _moments_of(answers: np.ndarray, items, scales):
     """Pairwise moments of the answers, counting each value of the response range, and the pair
     tables they come from when every answer is one of at most eight integer values (else None).
 
     For such answers the one-hot pair tables cost less than the moments' own pass over the
     rows (100,000 x 30 x 5 values: 0.08 s against 0.2 s), and an ordinal workup needs them
-    for the polychoric correlations anyway. ``counted`` are such tables counted already.
+    for the polychoric correlations anyway.
     """
     values = ()
     if scales.response_range is not None:
@@ -393,10 +387,6 @@ def _moments_of(answers: np.ndarray, items, scales, counted: PairTables | None =
             values = range(int(low), int(high) + 1)
     moments = PairwiseMoments(items=items, values=values, groups=scales.items)
     answered = ~np.isnan(answers)
-    if counted is not None:
-        _check_counted(counted, items, len(answers), values, answered)
-        moments.update_from_pair_counts(counted.counts, counted.values, answered)
-        return moments, counted
     if 2 <= len(values) <= MAX_TABLE_VALUES and answers.shape[1] >= 2:
         tables = PairTables(items=items, values=values)
         try:
@@ -408,21 +398,6 @@ def _moments_of(answers: np.ndarray, items, scales, counted: PairTables | None =
             return moments, tables
     moments.update(answers)
     return moments, None
-
-
-def _check_counted(counted: PairTables, items, n_rows: int, values, answered) -> None:
-    """Refuse pair tables that do not count these rows: other items, values or number of rows,
-    or per item another number of answers."""
-    if (
-        counted.items != tuple(items)
-        or counted.values != tuple(values)
-        or counted.n_rows != n_rows
-        or not np.array_equal(counted.answer_counts().sum(axis=1), answered.sum(axis=0))
-    ):
-        raise ValueError(
-            "pair_tables do not count these responses: expected the tables of "
-            f"{n_rows} rows of items {list(items)} over values {list(values)}"
-        )
 
 
 def _counted_every_answer(moments: PairwiseMoments) -> bool:

@@ -184,8 +184,6 @@ def analyze(
             from items import load_scale_spec
 
             spec = load_scale_spec(scales_path)
-            # Started before pandas and the statistics are imported, to count beside them.
-            early = None if missing_codes else _EarlyCount.start(data, spec)
         from analysis.report import html_report, text_summary
         from analysis.workup import WorkupOptions
 
@@ -216,7 +214,7 @@ def analyze(
             )
             report = _analyze_database(ctx, chosen, options)
         else:
-            result = _analyze_file(data, spec, options, missing_codes, early)
+            result = _analyze_file(data, spec, options, missing_codes)
             report = result.to_dict()
     except ValueError as error:
         raise click.ClickException(str(error)) from None
@@ -232,77 +230,22 @@ def analyze(
         click.echo(f"EAP scores written to {scores_path}")
 
 
-def _analyze_file(data: str, spec, options, missing_codes=(), early: _EarlyCount | None = None):
+def _analyze_file(data: str, spec, options, missing_codes=()):
+    """The workup of a responses file; without options that need the rows as a table, it runs
+    without pandas (analysis._frames)."""
     from analysis.responses_file import read_responses_csv
     from analysis.workup import run_workup
 
-    answers = None if early is None else early.answers
-    responses = read_responses_csv(data, spec, missing_codes=missing_codes, answers=answers)
+    responses = read_responses_csv(data, spec, missing_codes=missing_codes)
     for warning in responses.warnings:
         click.echo(f"warning: {warning}", err=True)
-    tables = None if early is None else early.tables()
     if options.group is None:
-        return run_workup(
-            responses.answers, spec, options, items=responses.items, pair_tables=tables
-        )
+        return run_workup(responses.answers, spec, options, items=responses.items)
     from analysis.responses_file import read_group_column
 
     groups = read_group_column(data, options.group).to_numpy()
     frame = responses.frame.assign(**{options.group: groups})
-    return run_workup(frame, spec, options, pair_tables=tables)
-
-
-class _EarlyCount:
-    """A file of one-digit answers, read in NumPy before pandas is imported, and its pair tables,
-    counted on a second thread while it is.
-
-    Importing pandas and the statistics takes most of a large file's workup, on one core; the
-    pair tables, the workup's one pass over the rows, are matrix products that release the GIL
-    and run beside it on the other core (100,000 x 30: 0.03 to 0.06 s of a 0.65 s run, paired
-    runs, December 2026). Any other file is read and counted later, by the workup, as usual.
-    Without options that need the rows as a table, the workup of such a file runs without
-    pandas (analysis._frames).
-    """
-
-    def __init__(self, answers, tables) -> None:
-        import threading
-
-        self.answers, self._tables = answers, tables
-        self._thread = threading.Thread(target=self._count, daemon=True)
-        self._thread.start()
-
-    @classmethod
-    def start(cls, path: str, spec) -> _EarlyCount | None:
-        from analysis.one_digit_csv import header_names, one_digit_answers
-        from analysis.pair_tables import MAX_TABLE_VALUES, PairTables
-
-        low, high = spec.range
-        values = range(int(low), int(high) + 1)
-        if not 2 <= len(values) <= MAX_TABLE_VALUES or len(spec.item_ids) < 2:
-            return None
-        try:
-            with open(path, "rb") as handle:
-                raw = handle.read()
-            header = header_names(raw.split(b"\n", 1)[0].decode("utf-8-sig"))
-        except (OSError, UnicodeDecodeError, StopIteration):
-            return None  # the reader names the problem
-        if not set(spec.item_ids) <= set(header):
-            return None
-        answers = one_digit_answers(raw, header, list(spec.item_ids))
-        if answers is None or not len(answers):
-            return None
-        return cls(answers, PairTables(items=spec.item_ids, values=values))
-
-    def _count(self) -> None:
-        try:
-            self._tables.update(self.answers)
-        except ValueError:  # an answer outside the range: the reader will refuse the file
-            self._tables = None
-
-    def tables(self):
-        """The pair tables, once counted; None if they could not be."""
-        self._thread.join()
-        return self._tables
+    return run_workup(frame, spec, options)
 
 
 def _check_output_paths(**paths) -> None:

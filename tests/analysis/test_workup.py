@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -191,25 +190,6 @@ def test_keyed_responses_never_write_to_the_callers_frame():
     passed_on.iloc[0, 0] = 99.0
     passed_on["c"] = 0.0
     pd.testing.assert_frame_equal(answers, before)
-
-
-def test_pair_tables_counted_already_give_the_same_workup(bfi, spec):
-    """run_workup(pair_tables=...) as healing-survey analyze passes them; others are refused."""
-    from analysis._spec import keyed_responses, read_scales
-    from analysis.pair_tables import PairTables
-
-    scales = read_scales(spec)
-    items = list(dict.fromkeys(i for members in scales.items.values() for i in members))
-    rows = keyed_responses(bfi, replace(scales, reverse_keyed=frozenset()))[items].to_numpy()
-    tables = PairTables(items=tuple(items), values=range(1, 7))
-    tables.update(rows)
-    options = WorkupOptions(ordinal=True, factors=5)
-    given = run_workup(bfi, spec, options, pair_tables=tables).to_dict()
-    assert given == run_workup(bfi, spec, options).to_dict()
-    fewer = PairTables(items=tuple(items), values=range(1, 7))
-    fewer.update(rows[:-1])
-    with pytest.raises(ValueError, match="pair_tables do not count these responses"):
-        run_workup(bfi, spec, options, pair_tables=fewer)
 
 
 @pytest.mark.parametrize(
