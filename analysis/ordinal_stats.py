@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.distributions import bivariate_normal_cdf, normal_cdf, normal_quantile
+from analysis.distributions import bivariate_normal_cdf, normal_cdf
+from analysis.polychoric import (
+    bivariate_normal_density,
+    cell_values,
+    item_thresholds,
+    log_likelihood_derivatives,
+    with_infinite_ends,
+)
 
 __all__ = ["OrdinalStatistics", "ordinal_statistics"]
 
@@ -101,7 +108,7 @@ def ordinal_statistics(codes: np.ndarray, n_categories: np.ndarray) -> OrdinalSt
     tables = _pair_tables(codes, width)
     first, second = np.triu_indices(n_items, k=1)
     pair_tables = tables[first, :, second, :]
-    bounds = _with_ends(tau)
+    bounds = with_infinite_ends(tau)
     row_h, col_k = bounds[first][:, :, None], bounds[second][:, None, :]
     rho = _polychoric(pair_tables, row_h, col_k)
     correlation = np.eye(n_items)
@@ -117,15 +124,9 @@ def ordinal_statistics(codes: np.ndarray, n_categories: np.ndarray) -> OrdinalSt
 
 
 def _thresholds(counts: np.ndarray, n_categories: np.ndarray) -> np.ndarray:
-    cumulative = np.cumsum(counts, axis=1) / counts.sum(axis=1, keepdims=True)
-    tau = normal_quantile(np.clip(cumulative[:, :-1], 0, 1))
+    tau = item_thresholds(counts)
     used = np.arange(tau.shape[1])[None, :] < (n_categories - 1)[:, None]
     return np.where(used, tau, np.inf)
-
-
-def _with_ends(tau: np.ndarray) -> np.ndarray:
-    n_items = tau.shape[0]
-    return np.hstack([np.full((n_items, 1), -np.inf), tau, np.full((n_items, 1), np.inf)])
 
 
 def _pair_tables(codes: np.ndarray, width: int) -> np.ndarray:
@@ -141,37 +142,13 @@ def _pair_tables(codes: np.ndarray, width: int) -> np.ndarray:
     return tables.reshape(n_items, width, n_items, width)
 
 
-def _bvn_density(h: np.ndarray, k: np.ndarray, rho: np.ndarray):
-    """Bivariate normal density (= dCDF/drho) and its derivative in rho; 0 off the finite grid."""
-    finite = np.isfinite(h) & np.isfinite(k)
-    hf, kf = np.where(finite, h, 0.0), np.where(finite, k, 0.0)
-    s2 = 1 - rho**2
-    quad = hf**2 - 2 * rho * hf * kf + kf**2
-    density = np.where(finite, np.exp(-quad / (2 * s2)) / (2 * np.pi * np.sqrt(s2)), 0.0)
-    slope = density * (rho / s2 + hf * kf / s2 - rho * quad / s2**2)
-    return density, slope
-
-
-def _cells(grid: np.ndarray) -> np.ndarray:
-    """Rectangle values from a CDF-like grid on the (K+1) x (K+1) bounds."""
-    return grid[:, 1:, 1:] - grid[:, :-1, 1:] - grid[:, 1:, :-1] + grid[:, :-1, :-1]
-
-
 def _polychoric(tables: np.ndarray, row_h: np.ndarray, col_k: np.ndarray) -> np.ndarray:
     """Maximum-likelihood correlation of each pair given its thresholds (safeguarded Newton)."""
     n_pairs = len(tables)
     low, high = np.full(n_pairs, -0.999), np.full(n_pairs, 0.999)
     rho = np.zeros(n_pairs)
     for _ in range(_NEWTON_STEPS):
-        r = rho[:, None, None]
-        probability = _cells(bivariate_normal_cdf(row_h, col_k, r))
-        density, slope = _bvn_density(row_h, col_k, r)
-        first, second = _cells(density), _cells(slope)
-        usable = probability > 0
-        safe = np.where(usable, probability, 1.0)
-        gradient = np.where(usable, tables * first / safe, 0.0).sum(axis=(1, 2))
-        curvature = np.where(usable, tables * (second / safe - (first / safe) ** 2), 0.0)
-        curvature = curvature.sum(axis=(1, 2))
+        gradient, curvature = log_likelihood_derivatives(rho, tables, row_h, col_k)
         low = np.where(gradient > 0, rho, low)
         high = np.where(gradient < 0, rho, high)
         newton = rho - gradient / np.where(curvature < 0, curvature, -1.0)
@@ -206,10 +183,10 @@ def _nacov(codes, counts, tau, bounds, tables, rho, n_categories) -> np.ndarray:
     # pair scores per cell
     r = rho[:, None, None]
     row_h, col_k = bounds[first][:, :, None], bounds[second][:, None, :]
-    probability = _cells(bivariate_normal_cdf(row_h, col_k, r))
-    density, _ = _bvn_density(row_h, col_k, r)
+    probability = cell_values(bivariate_normal_cdf(row_h, col_k, r))
+    density, _ = bivariate_normal_density(row_h, col_k, r)
     safe = np.where(probability > 0, probability, 1.0)
-    rho_scores = np.where(probability > 0, _cells(density) / safe, 0.0)  # pair, a, b
+    rho_scores = np.where(probability > 0, cell_values(density) / safe, 0.0)  # pair, a, b
 
     # A21: cross-products of the rho scores with the pair's threshold derivatives
     weighted = np.where(probability > 0, tables * rho_scores / safe, 0.0)

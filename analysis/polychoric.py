@@ -184,14 +184,14 @@ def polychoric_from_tables(
     use_global = bool(global_thresholds and np.all(highest == highest[0]))
     first, second = np.triu_indices(n_items, k=1)
     pair_tables = by_pair[first, :, second, :].astype(float)
-    item_tau = _item_thresholds(item_counts)
+    item_tau = item_thresholds(item_counts)
     if use_global:
         proportions = pair_tables / np.maximum(pair_tables.sum(axis=(1, 2)), 1)[:, None, None]
         row_cuts, col_cuts = item_tau[first], item_tau[second]
         corrected = 0
     else:
         proportions, row_cuts, col_cuts, corrected = _pair_thresholds(pair_tables, correct)
-    rho = _maximize(proportions, _with_infinite_ends(row_cuts), _with_infinite_ends(col_cuts))
+    rho = _maximize(proportions, with_infinite_ends(row_cuts), with_infinite_ends(col_cuts))
     rho[pair_tables.sum(axis=(1, 2)) == 0] = np.nan  # no respondent answered both items
     matrix = np.eye(n_items)
     matrix[first, second] = matrix[second, first] = rho
@@ -257,7 +257,8 @@ def _ordinal_values(data, correct: float) -> tuple[pd.DataFrame, range]:
     return frame, range(int(low), int(high) + 1)
 
 
-def _item_thresholds(counts: np.ndarray) -> np.ndarray:
+def item_thresholds(counts: np.ndarray) -> np.ndarray:
+    """Normal-scale thresholds of each item (row) from its category counts (columns)."""
     cumulative = np.cumsum(counts, axis=1) / counts.sum(axis=1, keepdims=True)
     return normal_quantile(np.clip(cumulative[:, :-1], 0, 1))
 
@@ -287,13 +288,15 @@ def _cuts_of(margins: np.ndarray, active: np.ndarray) -> np.ndarray:
     return np.where(used_above, cuts, np.inf)
 
 
-def _with_infinite_ends(cuts: np.ndarray) -> np.ndarray:
-    n_pairs = cuts.shape[0]
-    return np.hstack([np.full((n_pairs, 1), -np.inf), cuts, np.full((n_pairs, 1), np.inf)])
+def with_infinite_ends(cuts: np.ndarray) -> np.ndarray:
+    """Each row's thresholds between -inf and +inf: the bounds of every category."""
+    n_rows = cuts.shape[0]
+    return np.hstack([np.full((n_rows, 1), -np.inf), cuts, np.full((n_rows, 1), np.inf)])
 
 
-def _bvn_density(h: np.ndarray, k: np.ndarray, rho: np.ndarray):
-    """Bivariate normal density and its derivative in rho; 0 where h or k is infinite."""
+def bivariate_normal_density(h: np.ndarray, k: np.ndarray, rho: np.ndarray):
+    """Bivariate normal density (= dCDF/drho) and its derivative in rho; 0 where h or k is
+    infinite."""
     finite = np.isfinite(h) & np.isfinite(k)
     hf, kf = np.where(finite, h, 0.0), np.where(finite, k, 0.0)
     s2 = 1 - rho**2
@@ -303,7 +306,7 @@ def _bvn_density(h: np.ndarray, k: np.ndarray, rho: np.ndarray):
     return density, slope
 
 
-def _cells(grid: np.ndarray) -> np.ndarray:
+def cell_values(grid: np.ndarray) -> np.ndarray:
     """Rectangle probabilities from a CDF (or its derivative) on the (K+1) x (K+1) grid."""
     return grid[:, 1:, 1:] - grid[:, :-1, 1:] - grid[:, 1:, :-1] + grid[:, :-1, :-1]
 
@@ -323,7 +326,7 @@ def _maximize(proportions, row_cuts, col_cuts) -> np.ndarray:
     high = np.full(len(proportions), _RHO_LIMIT)
     rho = _starting_correlations(proportions)
     for _ in range(_MAX_NEWTON_STEPS):
-        gradient, curvature = _score(rho, proportions, row_h, col_k)
+        gradient, curvature = log_likelihood_derivatives(rho, proportions, row_h, col_k)
         low = np.where(gradient > 0, rho, low)
         high = np.where(gradient < 0, rho, high)
         concave = curvature < 0
@@ -352,16 +355,20 @@ def _starting_correlations(proportions: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(1.1 * pearson), -0.95, 0.95)
 
 
-def _score(rho, proportions, row_h, col_k) -> tuple[np.ndarray, np.ndarray]:
-    """First and second derivatives of each pair's log-likelihood in rho (psych's polyF
-    drops cells of zero probability, and so does this)."""
-    probability = _cells(bivariate_normal_cdf(row_h, col_k, rho[:, None, None]))
-    density, slope = _bvn_density(row_h, col_k, rho[:, None, None])
-    first, second = _cells(density), _cells(slope)
+def log_likelihood_derivatives(
+    rho: np.ndarray, tables: np.ndarray, row_h: np.ndarray, col_k: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """First and second derivatives in rho of each pair's log-likelihood, its table's cells
+    (counts or proportions) weighting their log-probabilities; cells of zero probability are
+    dropped, as psych's polyF does. ``row_h`` and ``col_k`` are the pairs' category bounds
+    (pairs x K+1 x 1 and pairs x 1 x K+1)."""
+    probability = cell_values(bivariate_normal_cdf(row_h, col_k, rho[:, None, None]))
+    density, slope = bivariate_normal_density(row_h, col_k, rho[:, None, None])
+    first, second = cell_values(density), cell_values(slope)
     usable = probability > 0
     safe = np.where(usable, probability, 1.0)
-    gradient = np.where(usable, proportions * first / safe, 0.0).sum(axis=(1, 2))
-    curvature = np.where(usable, proportions * (second / safe - (first / safe) ** 2), 0.0)
+    gradient = np.where(usable, tables * first / safe, 0.0).sum(axis=(1, 2))
+    curvature = np.where(usable, tables * (second / safe - (first / safe) ** 2), 0.0)
     return gradient, curvature.sum(axis=(1, 2))
 
 
