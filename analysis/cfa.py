@@ -2,11 +2,14 @@
 
 Each scale is a factor measured by its items (simple structure, correlated factors, uncorrelated
 residuals); the fit indices, standardized solution and modification indices follow lavaan 0.6.
+The reading of a model specification, the checks of its items in the data and lavaan's fit
+indices (``lav_fit_cfi``, ``lav_fit_tli``, ``lav_fit_rmsea``) serve the WLSMV CFA and the
+invariance models too; they live here because this module imports no SciPy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,7 +185,7 @@ def cfa(
     >>> result.df, round(result.std_loadings["a=~a1"], 2), result.converged
     (8, 0.77, True)
     """
-    factor_items = _factor_items(spec)
+    factor_items = factor_items_of(spec)
     _check_options(estimator=estimator, std_lv=std_lv)
     sample_cov, items, n_obs = _sample_covariance(data, factor_items, n=n)
     model = _build_model(items, factor_items, std_lv=std_lv)
@@ -198,7 +201,9 @@ def cfa(
         return _result(model, sample_cov, theta, n_obs, df, converged, std_lv)
 
 
-def _factor_items(spec: Any) -> dict[str, tuple[str, ...]]:
+def factor_items_of(spec: Any) -> dict[str, tuple[str, ...]]:
+    """Each factor's item ids, from a ScaleSpec or a ``{factor: [item ids]}`` mapping; a
+    leading ``-`` (reverse keying) is dropped: a CFA lets the loading turn negative."""
     scales = getattr(spec, "scales", spec)
     if not isinstance(scales, Mapping) or not scales:
         raise ValueError(
@@ -226,15 +231,8 @@ def _sample_covariance(
     data: pd.DataFrame, factor_items: Mapping[str, tuple[str, ...]], *, n: int | None
 ) -> tuple[np.ndarray, tuple[str, ...], int]:
     """The N-denominator covariance of the model items, their names and N."""
-    if not isinstance(data, pd.DataFrame):
-        raise ValueError(f"data must be a DataFrame with item columns, got {type(data).__name__}")
     items = tuple(dict.fromkeys(i for ids in factor_items.values() for i in ids))
-    missing = [i for i in items if i not in data.columns]
-    if missing:
-        raise ValueError(f"items of the model not in the data: {missing}")
-    non_numeric = [i for i in items if not pd.api.types.is_numeric_dtype(data[i])]
-    if non_numeric:
-        raise ValueError(f"items of the model must be numeric; not numeric: {non_numeric}")
+    check_model_items(data, items)
     if _is_labelled_matrix(data):
         if n is None or isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
             raise ValueError(f"a covariance matrix needs n, the number of respondents; got {n!r}")
@@ -253,6 +251,18 @@ def _sample_covariance(
     if np.linalg.eigvalsh(cov)[0] <= 0:
         raise ValueError("the item covariance matrix is not positive definite")
     return cov, items, n_obs
+
+
+def check_model_items(data: pd.DataFrame, items: Sequence[str]) -> None:
+    """Refuse data that is not a DataFrame holding every model item as a numeric column."""
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"data must be a DataFrame with item columns, got {type(data).__name__}")
+    missing = [i for i in items if i not in data.columns]
+    if missing:
+        raise ValueError(f"items of the model not in the data: {missing}")
+    non_numeric = [i for i in items if not pd.api.types.is_numeric_dtype(data[i])]
+    if non_numeric:
+        raise ValueError(f"items of the model must be numeric; not numeric: {non_numeric}")
 
 
 def _is_labelled_matrix(data: pd.DataFrame) -> bool:
@@ -424,10 +434,10 @@ def _result(
         chi2=float(chi2),
         df=df,
         p=chi2_sf(chi2, df) if df > 0 else float("nan"),
-        cfi=_cfi(chi2, df, baseline_chi2, baseline_df),
-        tli=_tli(chi2, df, baseline_chi2, baseline_df),
-        rmsea=float(np.sqrt(max(chi2 - df, 0) / (df * n))) if df > 0 else 0.0,
-        rmsea_ci=_rmsea_interval(chi2, df, n),
+        cfi=cfi(chi2, df, baseline_chi2, baseline_df),
+        tli=tli(chi2, df, baseline_chi2, baseline_df),
+        rmsea=rmsea(chi2, df, n),
+        rmsea_ci=rmsea_interval(chi2, df, n),
         srmr=_srmr(sample_cov, sigma),
         aic=float(-2 * loglik + 2 * n_parameters),
         bic=float(-2 * loglik + n_parameters * np.log(n)),
@@ -453,19 +463,30 @@ def _result(
     )
 
 
-def _cfi(chi2: float, df: int, baseline_chi2: float, baseline_df: int) -> float:
-    denominator = max(baseline_chi2 - baseline_df, chi2 - df, 0.0)
-    return 1.0 if denominator == 0 else float(1 - max(chi2 - df, 0.0) / denominator)
+def cfi(x2, df, x2_null, df_null, c_hat=1.0, c_hat_null=1.0) -> float:
+    """lavaan's ``lav_fit_cfi`` (``c_hat``: the robust indices' scaling, Savalei 2021)."""
+    t1 = max(x2 - c_hat * df, 0.0)
+    t2 = max(x2 - c_hat * df, x2_null - c_hat_null * df_null, 0.0)
+    return 1.0 if t1 == 0 and t2 == 0 else float(1 - t1 / t2)
 
 
-def _tli(chi2: float, df: int, baseline_chi2: float, baseline_df: int) -> float:
-    if df == 0:
+def tli(x2, df, x2_null, df_null, c_hat=1.0, c_hat_null=1.0) -> float:
+    """lavaan's ``lav_fit_tli``."""
+    if df <= 0:
         return 1.0
-    baseline_ratio = baseline_chi2 / baseline_df
-    return float((baseline_ratio - chi2 / df) / (baseline_ratio - 1))
+    t1 = (x2 - c_hat * df) * df_null
+    t2 = (x2_null - c_hat_null * df_null) * df
+    return float(1 - t1 / t2)
 
 
-def _rmsea_interval(chi2: float, df: int, n: int, level: float = 0.90) -> tuple[float, float]:
+def rmsea(x2, df, n, groups=1, c_hat=1.0) -> float:
+    """lavaan's ``lav_fit_rmsea``: sqrt(max(x2 / n / df - c_hat / n, 0)) * sqrt(G)."""
+    if df <= 0:
+        return 0.0
+    return float(np.sqrt(max(x2 / n / df - c_hat / n, 0.0)) * np.sqrt(groups))
+
+
+def rmsea_interval(chi2: float, df: int, n: int, level: float = 0.90) -> tuple[float, float]:
     """lavaan's interval: the noncentralities at which chi2 is the upper or lower quantile."""
     if df == 0:
         return (0.0, 0.0)

@@ -20,19 +20,16 @@ from scipy import linalg
 
 from analysis import _sem
 from analysis._blas import one_blas_thread
+from analysis.cfa import cfi, factor_items_of, rmsea, tli
 from analysis.ordinal_cfa import (
     OrdinalDataError,
     WLSMVFit,
-    cfi,
     complete_rows,
-    factor_items_of,
     fit_measures,
     fit_wlsmv,
     group_statistics,
     json_safe,
     model_items,
-    rmsea,
-    tli,
 )
 
 __all__ = ["CUTOFFS", "InvarianceError", "InvarianceResult", "measurement_invariance"]

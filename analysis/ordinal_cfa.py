@@ -17,6 +17,14 @@ from scipy import linalg
 
 from analysis import _sem
 from analysis._blas import one_blas_thread
+from analysis.cfa import (
+    cfi,
+    check_model_items,
+    factor_items_of,
+    rmsea,
+    rmsea_interval,
+    tli,
+)
 from analysis.ordinal_stats import OrdinalStatistics, ordinal_statistics
 
 __all__ = ["OrdinalCFAResult", "OrdinalDataError", "wlsmv_cfa"]
@@ -184,21 +192,6 @@ def wlsmv_cfa(data: pd.DataFrame, spec: Any) -> OrdinalCFAResult:
 # data
 
 
-def factor_items_of(spec: Any) -> dict[str, tuple[str, ...]]:
-    scales = getattr(spec, "scales", spec)
-    if not isinstance(scales, Mapping) or not scales:
-        raise ValueError(
-            f"spec must be a ScaleSpec or a non-empty {{factor: [items]}}, got {spec!r}"
-        )
-    factor_items = {}
-    for factor, members in scales.items():
-        ids = tuple(str(getattr(item, "id", item)).strip().removeprefix("-") for item in members)
-        if len(ids) < 2 or len(set(ids)) != len(ids):
-            raise ValueError(f"factor {factor!r} needs two or more distinct items, got {ids}")
-        factor_items[str(factor)] = ids
-    return factor_items
-
-
 def model_items(factor_items: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
     items = tuple(dict.fromkeys(i for ids in factor_items.values() for i in ids))
     if len(items) != sum(len(ids) for ids in factor_items.values()):
@@ -207,14 +200,7 @@ def model_items(factor_items: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
 
 
 def complete_rows(data: pd.DataFrame, items: Sequence[str]) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise ValueError(f"data must be a DataFrame with item columns, got {type(data).__name__}")
-    missing = [i for i in items if i not in data.columns]
-    if missing:
-        raise ValueError(f"items of the model not in the data: {missing}")
-    non_numeric = [i for i in items if not pd.api.types.is_numeric_dtype(data[i])]
-    if non_numeric:
-        raise ValueError(f"items of the model must be numeric; not numeric: {non_numeric}")
+    check_model_items(data, items)
     values = data[list(items)].to_numpy(dtype=float, na_value=np.nan)
     keep = ~np.isnan(values).any(axis=1)
     return data.loc[keep]
@@ -502,36 +488,6 @@ def _pvalue(chi2: float, df: float) -> float:
     return _sem.chi2_sf(chi2, df) if df > 0 else float("nan")
 
 
-def cfi(x2, df, x2_null, df_null, c_hat=1.0, c_hat_null=1.0) -> float:
-    """lavaan's ``lav_fit_cfi``."""
-    t1 = max(x2 - c_hat * df, 0.0)
-    t2 = max(x2 - c_hat * df, x2_null - c_hat_null * df_null, 0.0)
-    return 1.0 if t1 == 0 and t2 == 0 else float(1 - t1 / t2)
-
-
-def tli(x2, df, x2_null, df_null, c_hat=1.0, c_hat_null=1.0) -> float:
-    """lavaan's ``lav_fit_tli``."""
-    if df <= 0:
-        return 1.0
-    t1 = (x2 - c_hat * df) * df_null
-    t2 = (x2_null - c_hat_null * df_null) * df
-    return float(1 - t1 / t2)
-
-
-def rmsea(x2, df, n, groups=1, c_hat=1.0) -> float:
-    """lavaan's ``lav_fit_rmsea``: sqrt(max(x2 / n / df - c_hat / n, 0)) * sqrt(G)."""
-    if df <= 0:
-        return 0.0
-    return float(np.sqrt(max(x2 / n / df - c_hat / n, 0.0)) * np.sqrt(groups))
-
-
-def _rmsea_interval(chi2: float, df: int, n: int) -> tuple[float, float]:
-    """lavaan's 90% interval of the (naive) RMSEA, with N - G as lavaan uses for DWLS."""
-    from analysis.cfa import _rmsea_interval as interval
-
-    return interval(chi2, df, n)
-
-
 def result_of(fit: WLSMVFit, *, notes: tuple[str, ...] = ()) -> OrdinalCFAResult:
     measures = fit_measures(fit)
     layout, theta = fit.layout, fit.theta
@@ -561,7 +517,8 @@ def result_of(fit: WLSMVFit, *, notes: tuple[str, ...] = ()) -> OrdinalCFAResult
         cfi=measures["cfi"],
         tli=measures["tli"],
         rmsea=measures["rmsea"],
-        rmsea_ci=_rmsea_interval(fit.chi2, fit.df, fit.n_total - layout.n_groups),
+        # the naive RMSEA's 90% interval, with N - G as lavaan uses for DWLS
+        rmsea_ci=rmsea_interval(fit.chi2, fit.df, fit.n_total - layout.n_groups),
         cfi_scaled=measures["cfi.scaled"],
         tli_scaled=measures["tli.scaled"],
         rmsea_scaled=measures["rmsea.scaled"],
