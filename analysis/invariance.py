@@ -12,6 +12,7 @@ Satorra 2000, scaled-shifted), and by the change in CFI and RMSEA against stated
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -211,7 +212,7 @@ def _ml_steps(frame, items, factor_items, codes, labels):
         covs.append(cov)
         means.append(rows.mean(axis=0))
         counts.append(len(rows))
-    models, fits = {}, {}
+    models = {}
     for step in STEPS:
         layout = _sem.build_layout(
             "ml", items, factor_items, n_groups=len(labels), equal=_EQUAL[step]
@@ -220,24 +221,34 @@ def _ml_steps(frame, items, factor_items, codes, labels):
         _sem.check_degrees_of_freedom(len(labels) * (p * (p + 1) // 2 + p), layout)
         start = _sem.start_values(layout, covs, means=means)
         theta, converged = _sem.fit_ml(layout, covs, means, counts, start)
-        fits[step] = _ml_measures(layout, theta, covs, means, counts, converged)
-        models[step] = fits[step]
+        models[step] = _ml_measures(layout, theta, covs, means, counts, converged)
+
+    def likelihood_ratio(less: str, more: str) -> tuple[float, int]:
+        return models[more]["chi2"] - models[less]["chi2"], models[more]["df"] - models[less]["df"]
+
+    return models, _neighbour_tests(models, likelihood_ratio, method="likelihood ratio")
+
+
+def _neighbour_tests(models, difference, *, method: str, indices: str = "") -> list[dict]:
+    """Each model against the one before it: ``difference(less, more)`` gives the test's
+    statistic and df; CFI and RMSEA change in the fit measures named ``cfi{indices}`` and
+    ``rmsea{indices}``."""
     tests = []
-    for less, more in zip(STEPS, STEPS[1:], strict=False):
+    for less, more in pairwise(STEPS):
+        diff, ddf = difference(less, more)
         a, b = models[less], models[more]
-        diff, ddf = b["chi2"] - a["chi2"], b["df"] - a["df"]
         tests.append(
             {
                 "models": f"{more} vs {less}",
                 "chi2_diff": diff,
                 "df_diff": ddf,
                 "p": _sem.chi2_sf(diff, ddf),
-                "method": "likelihood ratio",
-                "delta_cfi": b["cfi"] - a["cfi"],
-                "delta_rmsea": b["rmsea"] - a["rmsea"],
+                "method": method,
+                "delta_cfi": b[f"cfi{indices}"] - a[f"cfi{indices}"],
+                "delta_rmsea": b[f"rmsea{indices}"] - a[f"rmsea{indices}"],
             }
         )
-    return models, tests
+    return tests
 
 
 def _ml_measures(layout, theta, covs, means, counts, converged) -> dict[str, Any]:
@@ -320,21 +331,12 @@ def _wlsmv_steps(frame, items, factor_items, codes, labels):
             "n_parameters": fits[step].layout.n_free,
             "converged": fits[step].converged,
         }
-    tests = []
-    for less, more in zip(STEPS, STEPS[1:], strict=False):
-        diff, ddf = satorra_2000(fits[less], fits[more])
-        a, b = models[less], models[more]
-        tests.append(
-            {
-                "models": f"{more} vs {less}",
-                "chi2_diff": diff,
-                "df_diff": ddf,
-                "p": _sem.chi2_sf(diff, ddf),
-                "method": "scaled-shifted difference (Satorra 2000; lavaan lavTestLRT)",
-                "delta_cfi": b["cfi_scaled"] - a["cfi_scaled"],
-                "delta_rmsea": b["rmsea_scaled"] - a["rmsea_scaled"],
-            }
-        )
+    tests = _neighbour_tests(
+        models,
+        lambda less, more: satorra_2000(fits[less], fits[more]),
+        method="scaled-shifted difference (Satorra 2000; lavaan lavTestLRT)",
+        indices="_scaled",
+    )
     return models, tests
 
 
