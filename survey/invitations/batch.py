@@ -14,7 +14,7 @@ import csv
 import hashlib
 import io
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext
@@ -94,7 +94,7 @@ class RowProblem:
     reason: str
 
     def to_dict(self) -> dict:
-        return {"line": self.line, "reason": self.reason}
+        return asdict(self)
 
     def __str__(self) -> str:
         return gettext("line %(line)s: %(reason)s", line=self.line, reason=self.reason)
