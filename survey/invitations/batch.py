@@ -32,6 +32,7 @@ from survey.delivery.models import (
 from survey.delivery.sealed import seal
 from survey.extensions import db
 from survey.invitations.service import (
+    MAX_REFERENCE_LENGTH,
     InvitationError,
     check_expires_days,
     check_language,
@@ -55,7 +56,6 @@ REQUIRED_COLUMNS = ("reference", "clinician", "appointment_date")
 OPTIONAL_COLUMNS = ("email", "language")
 MAX_ROWS = 20_000
 MAX_BYTES = 10 * 1024 * 1024
-MAX_REFERENCE_LENGTH = 64
 
 
 class BatchError(ValueError):
