@@ -7,10 +7,8 @@ asked in (they were never translated): their status says so.
 
 from __future__ import annotations
 
-import csv
-import io
-
 from survey.exports.layout import MISSING_LABELS, Layout
+from survey.exports.writers import records_csv
 from survey.languages import language_codes, language_name
 
 CODEBOOK_HEADER = (
@@ -87,11 +85,7 @@ def codebook_rows(layout: Layout) -> list[dict[str, str]]:
 
 def codebook_csv(layout: Layout) -> str:
     """The codebook as CSV text."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CODEBOOK_HEADER, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(codebook_rows(layout))
-    return buffer.getvalue()
+    return records_csv(CODEBOOK_HEADER, codebook_rows(layout))
 
 
 def _cell(text: str) -> str:

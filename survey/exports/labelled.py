@@ -52,6 +52,10 @@ def _coded_languages(frame, codes: dict[str, int] | None) -> dict[str, int]:
     return codes
 
 
+def _file_label(layout: Layout) -> str:
+    return f"healing-survey {layout.form.id}"
+
+
 def _chunk_frame(layout: Layout, chunk: list[ResponseRecord]):
     """One chunk as a typed DataFrame; typed chunks are far smaller than lists of objects."""
     import numpy as np
@@ -128,7 +132,7 @@ def write_sav(
         writer = SavWriter(
             out,
             _sav_variables(layout, text_widths, codes),
-            file_label=f"healing-survey {layout.form.id}",
+            file_label=_file_label(layout),
         )
         _stream_rows(writer.write_cases, layout, chunks, tally, codes)
         writer.close()
@@ -232,7 +236,7 @@ def write_sav_table(
     pyreadstat.write_sav(
         frame,
         str(path),
-        file_label=f"healing-survey {layout.form.id}",
+        file_label=_file_label(layout),
         column_labels=column_labels,
         variable_value_labels=value_labels,
         missing_ranges={item_id: [-9.0, -7.0] for item_id in layout.item_ids},
@@ -260,7 +264,7 @@ def write_dta(
         writer = DtaWriter(
             out,
             _dta_variables(layout, text_widths, codes),
-            file_label=f"healing-survey {layout.form.id}",
+            file_label=_file_label(layout),
         )
         _stream_rows(writer.write_rows, layout, chunks, tally, codes, item_cell=_dta_item)
         writer.close()
@@ -329,7 +333,7 @@ def write_dta_table(
     pyreadstat.write_dta(
         frame,
         str(path),
-        file_label=f"healing-survey {layout.form.id}"[:80],
+        file_label=_file_label(layout)[:80],
         column_labels={name: label[:80] for name, label in column_labels.items()},
         variable_value_labels=value_labels,
         missing_user_values={item_id: ["a", "b"] for item_id in layout.item_ids},

@@ -37,6 +37,14 @@ class Column:
     kind: str  # "int", "text" or "datetime"
 
 
+# What was answered and how, in identified and de-identified files alike.
+ANSWERED_COLUMNS = (
+    Column("wave", "Wave number (measurement occasion of the dyad)", "int"),
+    Column("form", "Form id", "text"),
+    Column("bank_version", "Item bank version", "text"),
+    Column("language", "Language of the form", "text"),
+    Column("device", "Device class (phone, tablet, desktop, unknown)", "text"),
+)
 # Which information text a respondent was shown, in identified and de-identified files alike.
 CONSENT_COLUMNS = (
     Column(
@@ -55,11 +63,7 @@ IDENTIFIED_COLUMNS = (
     Column("clinician", "Clinician name", "text"),
     Column("dyad_id", "Dyad id (one patient-clinician relationship)", "int"),
     Column("dyad_reference", "The clinic's pseudonymous patient reference", "text"),
-    Column("wave", "Wave number (measurement occasion of the dyad)", "int"),
-    Column("form", "Form id", "text"),
-    Column("bank_version", "Item bank version", "text"),
-    Column("language", "Language of the form", "text"),
-    Column("device", "Device class (phone, tablet, desktop, unknown)", "text"),
+    *ANSWERED_COLUMNS,
     Column("started_at", "Started (UTC, ISO 8601)", "datetime"),
     Column("submitted_at", "Submitted (UTC, ISO 8601)", "datetime"),
     Column("duration_seconds", "Seconds from start to submission", "int"),
@@ -71,11 +75,7 @@ DEIDENTIFIED_COLUMNS = (
     Column("clinic", "Clinic pseudonym", "text"),
     Column("clinician", "Clinician pseudonym", "text"),
     Column("dyad", "Dyad pseudonym", "text"),
-    Column("wave", "Wave number (measurement occasion of the dyad)", "int"),
-    Column("form", "Form id", "text"),
-    Column("bank_version", "Item bank version", "text"),
-    Column("language", "Language of the form", "text"),
-    Column("device", "Device class (phone, tablet, desktop, unknown)", "text"),
+    *ANSWERED_COLUMNS,
     Column("started_month", "Month started (UTC, YYYY-MM)", "text"),
     Column("submitted_month", "Month submitted (UTC, YYYY-MM)", "text"),
     Column("duration_seconds", "Seconds from start to submission", "int"),
@@ -176,8 +176,17 @@ class Layout:
 
     def meta_values(self, record: ResponseRecord) -> list:
         """The metadata cells of one response, in ``meta_columns`` order."""
-        if not self.deidentified:
-            return [
+        if self.deidentified:
+            name = self.pseudonyms
+            identity = [
+                name("response", record.response_id),
+                name("clinic", record.clinic_id),
+                name("clinician", record.clinician_id),
+                name("dyad", record.dyad_id),
+            ]
+            stamp = _month
+        else:
+            identity = [
                 record.response_id,
                 record.clinic_id,
                 record.clinic,
@@ -185,30 +194,17 @@ class Layout:
                 record.clinician,
                 record.dyad_id,
                 record.dyad_reference,
-                record.wave,
-                record.form,
-                record.bank_version,
-                record.language,
-                record.user_agent_class,
-                _iso(record.started_at),
-                _iso(record.submitted_at),
-                record.duration_seconds,
-                record.consent_version,
-                record.consent or "",
             ]
-        name = self.pseudonyms
+            stamp = _iso
         return [
-            name("response", record.response_id),
-            name("clinic", record.clinic_id),
-            name("clinician", record.clinician_id),
-            name("dyad", record.dyad_id),
+            *identity,
             record.wave,
             record.form,
             record.bank_version,
             record.language,
             record.user_agent_class,
-            _month(record.started_at),
-            _month(record.submitted_at),
+            stamp(record.started_at),
+            stamp(record.submitted_at),
             record.duration_seconds,
             record.consent_version,
             record.consent or "",

@@ -11,11 +11,9 @@ Multi-Language Management module, not through the dictionary (see the README).
 
 from __future__ import annotations
 
-import csv
-import io
-
 from items import Form
 from survey.exports.layout import NOT_APPLICABLE_CODE
+from survey.exports.writers import records_csv
 
 DICTIONARY_COLUMNS = (
     "Variable / Field Name",
@@ -84,8 +82,4 @@ def dictionary_rows(form: Form) -> list[dict[str, str]]:
 
 def data_dictionary_csv(form: Form) -> str:
     """The REDCap data dictionary CSV text for ``form``."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=DICTIONARY_COLUMNS, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(dictionary_rows(form))
-    return buffer.getvalue()
+    return records_csv(DICTIONARY_COLUMNS, dictionary_rows(form))

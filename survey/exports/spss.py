@@ -25,8 +25,10 @@ from __future__ import annotations
 import struct
 import sys
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import BinaryIO
+
+from survey.exports.fixed_width import MONTHS, packed_rows, text_cell, utc_naive, utf8_prefix
 
 SYSMIS = -sys.float_info.max
 HIGHEST = sys.float_info.max
@@ -35,7 +37,6 @@ MAX_STRING_WIDTH = 255
 SPSS_EPOCH = datetime(1582, 10, 14)  # SPSS dates count seconds from the Gregorian calendar's start
 FORMAT_CODES = {"A": 1, "F": 5, "DATETIME": 22}
 MEASURES = {"unknown": 0, "nominal": 1, "ordinal": 2, "scale": 3}
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 CASE_COUNT_OFFSET = 80  # bytes before the header's ncases field
 UTF8_CODE_PAGE = 65001
 
@@ -83,15 +84,6 @@ def _check(variables: list[SavVariable]) -> None:
             raise SavFormatError(f"variable {variable.name!r}: bad name or measure")
 
 
-def _utf8(text: str, limit: int) -> bytes:
-    """``text`` in UTF-8, cut to ``limit`` bytes without splitting a character."""
-    return text.encode()[:limit].decode(errors="ignore").encode()
-
-
-def _padded(data: bytes, multiple: int) -> bytes:
-    return data + b" " * (-len(data) % multiple)
-
-
 def _format(variable: SavVariable) -> int:
     if variable.kind == "text":
         code, width, decimals = FORMAT_CODES["A"], variable.width, 0
@@ -112,9 +104,7 @@ def spss_datetime(moment: datetime | None) -> float | None:
     """
     if moment is None:
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return (moment - SPSS_EPOCH).total_seconds()
+    return (utc_naive(moment) - SPSS_EPOCH).total_seconds()
 
 
 class SavWriter:
@@ -165,28 +155,16 @@ class SavWriter:
     def _converter(variable: SavVariable):
         if variable.kind == "text":
             size = variable.slots * 8
-
-            def text(value) -> bytes:
-                data = ("" if value is None else str(value)).encode()
-                if len(data) > variable.width:
-                    raise SavFormatError(
-                        f"variable {variable.name!r}: {value!r} is longer than {variable.width}"
-                        " bytes"
-                    )
-                return data.ljust(size, b" ")
-
-            return text
+            text = text_cell(variable.name, variable.width, SavFormatError)
+            # SPSS pads strings with spaces; struct would pad them with NULs
+            return lambda value: text(value).ljust(size, b" ")
         if variable.kind == "datetime":
             return lambda value: SYSMIS if value is None else spss_datetime(value)
         return lambda value: SYSMIS if value is None else float(value)
 
     def write_cases(self, rows) -> None:
         """Append cases; each row holds one value per variable (``None`` for missing)."""
-        pack, converters = self._case.pack, self._converters
-        blocks = [
-            pack(*[convert(value) for convert, value in zip(converters, row, strict=True)])
-            for row in rows
-        ]
+        blocks = packed_rows(self._case, self._converters, rows)
         self._out.write(b"".join(blocks))
         self.cases += len(blocks)
 
@@ -222,7 +200,7 @@ class SavWriter:
             + struct.pack("<iiiiid", 2, slots, 0, 0, -1, 100.0)
             + f"{now.day:02d} {MONTHS[now.month - 1]} {now.year % 100:02d}".encode()
             + now.strftime("%H:%M:%S").encode()
-            + _utf8(file_label, 64).ljust(64, b" ")
+            + utf8_prefix(file_label, 64).ljust(64, b" ")
             + b"\0\0\0"
         )
 
@@ -231,7 +209,7 @@ class SavWriter:
         return f"V{index + 1}".encode().ljust(8, b" ")
 
     def _variable_record(self, index: int, variable: SavVariable) -> bytes:
-        label = _utf8(variable.label, 255)
+        label = utf8_prefix(variable.label, 255)
         fmt = _format(variable)
         record = struct.pack(
             "<iiiiii", 2, variable.width, 1 if label else 0, len(variable.missing), fmt, fmt
@@ -250,7 +228,7 @@ class SavWriter:
             if variable.value_labels:
                 labels = struct.pack("<ii", 3, len(variable.value_labels))
                 for value, text in variable.value_labels.items():
-                    data = _utf8(text, 120)
+                    data = utf8_prefix(text, 120)
                     labels += struct.pack("<dB", float(value), len(data)) + data
                     labels += b" " * (-(len(data) + 1) % 8)
                 records += [labels, struct.pack("<iii", 4, 1, slot)]

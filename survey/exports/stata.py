@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import BinaryIO
+
+from survey.exports.fixed_width import MONTHS, packed_rows, text_cell, utc_naive, utf8_prefix
 
 MAX_STRING_WIDTH = 2045  # str# up to str2045; longer texts need strL, which this writer omits
 MAX_VARIABLES = 32767  # release 118 stores K in 2 bytes
@@ -42,7 +44,6 @@ TYPE_CODES = {"number": 65526, "datetime": 65526, "integer": 65528}  # double, d
 FORMATS = {"number": "%10.0g", "datetime": "%tc", "integer": "%12.0g", "text": "%-9s"}
 NAME_SIZE, FORMAT_SIZE, LABEL_SIZE = 129, 57, 321
 MAP_ENTRIES = 14
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 class DtaFormatError(ValueError):
@@ -91,8 +92,7 @@ def _check(variables: list[DtaVariable]) -> None:
 
 def _fixed(text: str, size: int) -> bytes:
     """``text`` in UTF-8, cut without splitting a character, NUL-padded to ``size`` bytes."""
-    data = text.encode()[: size - 1].decode(errors="ignore").encode()
-    return data.ljust(size, b"\0")
+    return utf8_prefix(text, size - 1).ljust(size, b"\0")
 
 
 def _label(text: str) -> bytes:
@@ -107,9 +107,7 @@ def stata_clock(moment: datetime) -> float:
     >>> stata_clock(datetime(1960, 1, 2, 0, 0, 1))
     86401000.0
     """
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    delta = moment - STATA_EPOCH
+    delta = utc_naive(moment) - STATA_EPOCH
     return float((delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000)
 
 
@@ -173,16 +171,7 @@ class DtaWriter:
     def _converter(variable: DtaVariable):
         name = variable.name
         if variable.kind == "text":
-
-            def text(value) -> bytes:
-                data = ("" if value is None else str(value)).encode()
-                if len(data) > variable.width:
-                    raise DtaFormatError(
-                        f"variable {name!r}: {value!r} is longer than {variable.width} bytes"
-                    )
-                return data
-
-            return text
+            return text_cell(name, variable.width, DtaFormatError)
         if variable.kind == "integer":
             low, high = LONG_RANGE
 
@@ -210,11 +199,7 @@ class DtaWriter:
 
     def write_rows(self, rows) -> None:
         """Append rows; each holds one value per variable (``None`` for system missing)."""
-        pack, converters = self._row.pack, self._converters
-        blocks = [
-            pack(*[convert(value) for convert, value in zip(converters, row, strict=True)])
-            for row in rows
-        ]
+        blocks = packed_rows(self._row, self._converters, rows)
         self._out.write(b"".join(blocks))
         self.rows += len(blocks)
 
@@ -254,8 +239,7 @@ class DtaWriter:
     def _descriptors(self, file_label: str, now: datetime, rows: int):
         """The file up to ``<data>`` and the offsets of its map (the last four for ``rows``)."""
         variables = self._variables
-        label = file_label[:MAX_LABEL_CHARS].encode()[: LABEL_SIZE - 1].decode(errors="ignore")
-        label_bytes = label.encode()
+        label_bytes = utf8_prefix(file_label[:MAX_LABEL_CHARS], LABEL_SIZE - 1)
         stamp = f"{now.day:02d} {MONTHS[now.month - 1]} {now.year:04d} {now:%H:%M}".encode()
         header = (
             b"<stata_dta><header><release>118</release><byteorder>LSF</byteorder>"

@@ -1,12 +1,13 @@
 """Writers that turn chunks of responses into text as they arrive: wide CSV, long CSV, and a
-FHIR Bundle of QuestionnaireResponses. Each yields one string per chunk of responses."""
+FHIR Bundle of QuestionnaireResponses. Each yields one string per chunk of responses. Also the
+CSV text of the instrument's tables (codebook, REDCap dictionary), written whole."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from survey.dataset import ResponseRecord
@@ -26,6 +27,16 @@ class Tally:
 def _csv_text(rows: Iterable[list]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows([safe_cell(v) for v in row] for row in rows)
+    return buffer.getvalue()
+
+
+def records_csv(header: Sequence[str], records: Iterable[dict[str, str]]) -> str:
+    """``records`` as CSV text under ``header``; a field a record lacks is left empty. The texts
+    come from the item bank, not from people, so they are written as they are."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
     return buffer.getvalue()
 
 

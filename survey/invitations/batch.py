@@ -14,7 +14,7 @@ import csv
 import hashlib
 import io
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext
@@ -32,6 +32,7 @@ from survey.delivery.models import (
 from survey.delivery.sealed import seal
 from survey.extensions import db
 from survey.invitations.service import (
+    MAX_REFERENCE_LENGTH,
     InvitationError,
     check_expires_days,
     check_language,
@@ -55,7 +56,6 @@ REQUIRED_COLUMNS = ("reference", "clinician", "appointment_date")
 OPTIONAL_COLUMNS = ("email", "language")
 MAX_ROWS = 20_000
 MAX_BYTES = 10 * 1024 * 1024
-MAX_REFERENCE_LENGTH = 64
 
 
 class BatchError(ValueError):
@@ -94,7 +94,7 @@ class RowProblem:
     reason: str
 
     def to_dict(self) -> dict:
-        return {"line": self.line, "reason": self.reason}
+        return asdict(self)
 
     def __str__(self) -> str:
         return gettext("line %(line)s: %(reason)s", line=self.line, reason=self.reason)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
@@ -145,17 +145,7 @@ class DyadWaveLinks:
     note: str | None = None  # e.g. that an explicit wave number leaves a gap
 
     def to_dict(self) -> dict:
-        return {
-            "dyad": self.dyad,
-            "wave": self.wave,
-            "reference": self.reference,
-            "patient_url": self.patient_url,
-            "clinician_url": self.clinician_url,
-            "expires_at": self.expires_at,
-            "patient_invitation": self.patient_invitation,
-            "clinician_invitation": self.clinician_invitation,
-            "note": self.note,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -165,7 +155,7 @@ class SelfAssessmentLink:
     expires_at: str
 
     def to_dict(self) -> dict:
-        return {"clinician": self.clinician, "url": self.url, "expires_at": self.expires_at}
+        return asdict(self)
 
 
 def _clinician(clinician_id: int) -> Clinician:
@@ -487,12 +477,7 @@ class Reissued:
     emailed: bool
 
     def to_dict(self) -> dict:
-        return {
-            "invitation": self.invitation,
-            "url": self.url,
-            "expires_at": self.expires_at,
-            "emailed": self.emailed,
-        }
+        return asdict(self)
 
 
 def reissue(invitation_id: int, *, clinic_id: int | None = None, actor: str = "cli") -> Reissued:

@@ -303,14 +303,7 @@ def _sweep_uploads() -> None:
 @role_required(*STAFF)
 def batch():
     account = current_account()
-    context = _page_context(
-        account,
-        clinics=_clinics(account),
-        required=batches.REQUIRED_COLUMNS,
-        optional=batches.OPTIONAL_COLUMNS,
-        languages=languages(),
-        translation_statuses=translation_statuses(),
-    )
+    context = _upload_page_context(account)
     if request.method == "GET":
         return render_template("invitations/batch.html", **context)
     upload = request.files.get("appointments")
@@ -388,13 +381,21 @@ def _batch_failed(account: User, message: str):
     db.session.rollback()
     return render_template(
         "invitations/batch.html",
-        **_page_context(
-            account,
-            clinics=_clinics(account),
-            required=batches.REQUIRED_COLUMNS,
-            optional=batches.OPTIONAL_COLUMNS,
-            languages=languages(),
-            translation_statuses=translation_statuses(),
-            error=gettext("Nothing was stored: %(reason)s", reason=message),
+        **_upload_page_context(
+            account, error=gettext("Nothing was stored: %(reason)s", reason=message)
         ),
     ), 409
+
+
+def _upload_page_context(account: User, **extra) -> dict:
+    """What the page that takes an appointment list shows: the clinics, the columns, the
+    languages."""
+    return _page_context(
+        account,
+        clinics=_clinics(account),
+        required=batches.REQUIRED_COLUMNS,
+        optional=batches.OPTIONAL_COLUMNS,
+        languages=languages(),
+        translation_statuses=translation_statuses(),
+        **extra,
+    )

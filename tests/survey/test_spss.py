@@ -40,22 +40,26 @@ def rename_clinic(app, name: str) -> None:
         db.session.commit()
 
 
-def pyreadstat_reference(app, path, *, deidentify: bool) -> None:
-    """The export as it was made before the streaming writer: pyreadstat from a DataFrame."""
+def streamed_and_reference(app, tmp_path, fmt: str, write_table, *, deidentify: bool):
+    """The streamed export of a clinic with a non-ASCII name, and the export as it was made
+    before the streaming writer: pyreadstat from a DataFrame (``write_table``)."""
+    rename_clinic(app, "Praxis Dr. Müller-Lüdenscheidt – Gemeinschaftspraxis")
+    streamed, summary = export(app, tmp_path, fmt, deidentify=deidentify, chunk_size=5)
+    reference = tmp_path / f"reference.{fmt}"
     with app.app_context():
         layout = layout_for("patient", deidentify=deidentify, secret_key=app.config["SECRET_KEY"])
         chunks = iter_response_chunks(ResponseFilter(form="patient"), chunk_size=5)
-        write_sav_table(path, layout, chunks, Tally())
+        write_table(reference, layout, chunks, Tally())
+    return streamed, summary, reference
 
 
 @pytest.mark.parametrize("deidentify", [False, True])
 def test_streamed_sav_reads_back_like_the_pyreadstat_file(seeded, tmp_path, deidentify):  # noqa: F811
     import pyreadstat
 
-    rename_clinic(seeded, "Praxis Dr. Müller-Lüdenscheidt – Gemeinschaftspraxis")
-    streamed, summary = export(seeded, tmp_path, "sav", deidentify=deidentify, chunk_size=5)
-    reference = tmp_path / "reference.sav"
-    pyreadstat_reference(seeded, reference, deidentify=deidentify)
+    streamed, summary, reference = streamed_and_reference(
+        seeded, tmp_path, "sav", write_sav_table, deidentify=deidentify
+    )
 
     data, meta = pyreadstat.read_sav(str(streamed), user_missing=True)
     expected, expected_meta = pyreadstat.read_sav(str(reference), user_missing=True)

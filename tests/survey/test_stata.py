@@ -15,7 +15,7 @@ from survey.exports.stata import DtaFormatError, DtaVariable, DtaWriter
 from survey.exports.writers import Tally
 
 from .test_exports import export, seeded  # noqa: F401 - the fixture
-from .test_spss import rename_clinic
+from .test_spss import streamed_and_reference
 
 META_FIELDS = (
     "column_names",
@@ -37,22 +37,13 @@ META_FIELDS = (
 )
 
 
-def pyreadstat_reference(app, path, *, deidentify: bool) -> None:
-    """The export as it was made before the streaming writer: pyreadstat from a DataFrame."""
-    with app.app_context():
-        layout = layout_for("patient", deidentify=deidentify, secret_key=app.config["SECRET_KEY"])
-        chunks = iter_response_chunks(ResponseFilter(form="patient"), chunk_size=5)
-        write_dta_table(path, layout, chunks, Tally())
-
-
 @pytest.mark.parametrize("deidentify", [False, True])
 def test_streamed_dta_reads_back_like_the_pyreadstat_file(seeded, tmp_path, deidentify):  # noqa: F811
     import pyreadstat
 
-    rename_clinic(seeded, "Praxis Dr. Müller-Lüdenscheidt – Gemeinschaftspraxis")
-    streamed, summary = export(seeded, tmp_path, "dta", deidentify=deidentify, chunk_size=5)
-    reference = tmp_path / "reference.dta"
-    pyreadstat_reference(seeded, reference, deidentify=deidentify)
+    streamed, summary, reference = streamed_and_reference(
+        seeded, tmp_path, "dta", write_dta_table, deidentify=deidentify
+    )
 
     data, meta = pyreadstat.read_dta(str(streamed), user_missing=True)
     expected, expected_meta = pyreadstat.read_dta(str(reference), user_missing=True)
