@@ -12,7 +12,7 @@ nothing of requests or pages: the results are JSON-ready dictionaries.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -294,14 +294,14 @@ def _response_rates(clinic_id: int, clinicians, wave, months, min_cell: int) -> 
     """The patient invitations' response rates, per clinician in page order and for the clinic."""
     from survey.delivery.rates import response_rates
 
-    start, end = months
+    start, end = month_bounds(months)
     rates = response_rates(
         clinic_id,
         [clinician.id for clinician in clinicians],
         min_cell=min_cell,
         wave=wave,
-        start=None if start is None else _month_start(start),
-        end=None if end is None else _month_start(_next_month(end)),
+        start=start,
+        end=end,
     )
     return {
         "rounded_to": rates["rounded_to"],
@@ -492,25 +492,16 @@ def invitation_funnel(
     """
     from analysis.summaries import describe
 
-    query = (
-        select(
-            func.count(Invitation.id),
-            func.count(Invitation.opened_at),
-            func.count(Invitation.id).filter(
-                Invitation.state.in_([InvitationState.STARTED, InvitationState.SUBMITTED])
-            ),
-            func.count(Invitation.id).filter(Invitation.state == InvitationState.SUBMITTED),
-        )
-        .join(Clinician, Invitation.clinician_id == Clinician.id)
-        .where(Clinician.clinic_id == clinic_id, Invitation.form == form)
+    query = select(
+        func.count(Invitation.id),
+        func.count(Invitation.opened_at),
+        func.count(Invitation.id).filter(
+            Invitation.state.in_([InvitationState.STARTED, InvitationState.SUBMITTED])
+        ),
+        func.count(Invitation.id).filter(Invitation.state == InvitationState.SUBMITTED),
     )
-    if wave is not None:
-        query = query.join(Wave, Invitation.wave_id == Wave.id).where(Wave.number == wave)
-    start, end = months
-    if start is not None:
-        query = query.where(Invitation.created_at >= _month_start(start))
-    if end is not None:
-        query = query.where(Invitation.created_at < _month_start(_next_month(end)))
+    start, end = month_bounds(months)
+    query = clinic_invitations(query, clinic_id, form=form, wave=wave, start=start, end=end)
     counts = db.session.execute(query).one()
     funnel = {
         stage: round_down(count, min_cell)
@@ -522,9 +513,41 @@ def invitation_funnel(
     return funnel
 
 
-def _month_start(month: str):
-    from datetime import UTC, datetime
+def clinic_invitations(
+    query,
+    clinic_id: int,
+    *,
+    form: str,
+    wave: int | None,
+    start: datetime | None,
+    end: datetime | None,
+):
+    """``query`` (of counts over ``Invitation``) narrowed to one form's invitations to the
+    clinic's clinicians: of wave ``wave`` if given, created from ``start`` (inclusive) to
+    ``end`` (exclusive). The funnel and the response rates count the same invitations."""
+    query = query.join(Clinician, Invitation.clinician_id == Clinician.id).where(
+        Clinician.clinic_id == clinic_id, Invitation.form == form
+    )
+    if wave is not None:
+        query = query.join(Wave, Invitation.wave_id == Wave.id).where(Wave.number == wave)
+    if start is not None:
+        query = query.where(Invitation.created_at >= start)
+    if end is not None:
+        query = query.where(Invitation.created_at < end)
+    return query
 
+
+def month_bounds(months: tuple[str | None, str | None]) -> tuple[datetime | None, datetime | None]:
+    """The first and the last selected month ("YYYY-MM", either open) as the start of the first
+    and the start of the month after the last, in UTC."""
+    first, last = months
+    return (
+        None if first is None else _month_start(first),
+        None if last is None else _month_start(_next_month(last)),
+    )
+
+
+def _month_start(month: str) -> datetime:
     year, number = (int(part) for part in month.split("-"))
     return datetime(year, number, 1, tzinfo=UTC)
 

@@ -14,10 +14,10 @@ from datetime import datetime
 
 from sqlalchemy import exists, func, select
 
-from survey.aggregates import round_down
+from survey.aggregates import clinic_invitations, round_down
 from survey.delivery.models import MessageKind, MessageStatus, OutboxMessage
 from survey.extensions import db
-from survey.models import Clinician, Invitation, InvitationState, Wave
+from survey.models import Invitation, InvitationState
 
 STAGES = ("invited", "reminded", "responded", "bounced", "opted_out")
 
@@ -53,25 +53,15 @@ def response_rates(
         OutboxMessage.kind == MessageKind.REMINDER,
         OutboxMessage.status == MessageStatus.SENT,
     )
-    query = (
-        select(
-            Invitation.clinician_id,
-            func.count(Invitation.id),
-            func.count(Invitation.id).filter(reminded),
-            func.count(Invitation.id).filter(Invitation.state == InvitationState.SUBMITTED),
-            func.count(Invitation.bounced_at),
-            func.count(Invitation.opted_out_at),
-        )
-        .join(Clinician, Invitation.clinician_id == Clinician.id)
-        .where(Clinician.clinic_id == clinic_id, Invitation.form == "patient")
-        .group_by(Invitation.clinician_id)
-    )
-    if wave is not None:
-        query = query.join(Wave, Invitation.wave_id == Wave.id).where(Wave.number == wave)
-    if start is not None:
-        query = query.where(Invitation.created_at >= start)
-    if end is not None:
-        query = query.where(Invitation.created_at < end)
+    query = select(
+        Invitation.clinician_id,
+        func.count(Invitation.id),
+        func.count(Invitation.id).filter(reminded),
+        func.count(Invitation.id).filter(Invitation.state == InvitationState.SUBMITTED),
+        func.count(Invitation.bounced_at),
+        func.count(Invitation.opted_out_at),
+    ).group_by(Invitation.clinician_id)
+    query = clinic_invitations(query, clinic_id, form="patient", wave=wave, start=start, end=end)
     raw = {row[0]: dict(zip(STAGES, row[1:], strict=True)) for row in db.session.execute(query)}
     clinic_raw = {stage: sum(counts[stage] for counts in raw.values()) for stage in STAGES}
     nothing = dict.fromkeys(STAGES, 0)
