@@ -13,6 +13,8 @@ its own invitations, so the pages do not depend on each other's order.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import threading
 from collections.abc import Callable
@@ -751,6 +753,60 @@ def test_progress_is_announced_in_each_heading(site):
         heading = page.get_by_role("heading", level=1)
         expect(heading).to_have_accessible_name(re.compile(rf"^Part {part} of 6 \w"))
         assert page.title().endswith(f"part {part} of 6")
+
+
+# One node of Chromium's accessibility tree in Playwright's ARIA snapshot: "- role "name" ...".
+ARIA_NODE = re.compile(r'^(?P<indent> *)- (?P<role>[a-z]+)(?: "(?P<name>(?:[^"\\]|\\.)*)")?')
+PART_PLACE = {"en": "Part {n} of {total}", "es": "Parte {n} de {total}"}
+
+
+def _questions_heard(page) -> tuple[list[str], list[tuple[str, list[str]]], int]:
+    """What a screen reader is given in the page's main landmark, in reading order: the
+    headings, each group with the radio buttons inside it, and the number of radio buttons."""
+    nodes = []
+    for line in page.locator("main").aria_snapshot().splitlines():
+        node = ARIA_NODE.match(line)
+        if node:
+            name = json.loads(f'"{node["name"]}"') if node["name"] is not None else None
+            nodes.append((len(node["indent"]), node["role"], name))
+    headings = [name for _, role, name in nodes if role == "heading"]
+    groups, inside = [], None
+    for depth, role, name in nodes:
+        if inside is not None and depth <= inside:
+            inside = None
+        if role == "group":
+            groups.append((name, []))
+            inside = depth
+        elif role == "radio" and inside is not None:
+            groups[-1][1].append(name)
+    return headings, groups, sum(role == "radio" for _, role, _ in nodes)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_screen_reader_hears_each_part_as_the_bank_words_it(site, lang):
+    """Each part of the patient form as Chromium's accessibility tree gives it to a screen
+    reader: the heading names the part and its place; then every question of the bank, in the
+    bank's order, is a group named by its number and its words, holding one radio button per
+    answer, named by the answer's words; no radio button stands outside a question."""
+    form = load_bank(language=lang).form("patient")
+    page = site.tab("visitor")
+    patient = site.invite().patient
+    total = len(form.sections)
+    for number, section in enumerate(form.sections, start=1):
+        page.goto(site.url(f"{patient}/{number}", lang))
+        headings, groups, radios = _questions_heard(page)
+        place = PART_PLACE[lang].format(n=number, total=total)
+        assert headings[0] == f"{place} {section.heading}"
+        expected = [
+            (
+                f"{position}. {item.text}",
+                [option.label for option in item.scale.options]
+                + ([item.not_applicable_label] if item.not_applicable else []),
+            )
+            for position, item in enumerate(section.items, start=1)
+        ]
+        assert groups == expected, f"part {number} in {lang}"
+        assert radios == sum(len(answers) for _, answers in groups)
 
 
 def test_no_time_limit_on_a_respondent():
