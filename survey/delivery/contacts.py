@@ -14,6 +14,7 @@ from datetime import datetime
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import delete, or_, select, update
 
 from survey.delivery.models import InvitationContact, MessageStatus, OutboxMessage
@@ -25,7 +26,10 @@ _ADDRESS = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f.]+(?:\.[^@\s\x00
 
 
 class ContactError(ValueError):
-    """An address that cannot be used; the message says what is wrong without repeating it."""
+    """An address that cannot be used; the message says what is wrong without repeating it.
+
+    Messages go through gettext: an appointment-list row shows them in the staff page's
+    language, the CLI (no request) in English."""
 
 
 def normalise_address(raw: str) -> str:
@@ -42,11 +46,15 @@ def normalise_address(raw: str) -> str:
     """
     address = (raw or "").strip()
     if not address:
-        raise ContactError("the e-mail address is empty")
+        raise ContactError(gettext("the e-mail address is empty"))
     if len(address) > MAX_ADDRESS_LENGTH:
-        raise ContactError(f"the e-mail address is longer than {MAX_ADDRESS_LENGTH} characters")
+        raise ContactError(
+            gettext(
+                "the e-mail address is longer than %(limit)d characters", limit=MAX_ADDRESS_LENGTH
+            )
+        )
     if not _ADDRESS.fullmatch(address):
-        raise ContactError("not an e-mail address (expected name@example.org)")
+        raise ContactError(gettext("not an e-mail address (expected name@example.org)"))
     local, domain = address.rsplit("@", 1)
     return f"{local}@{domain.lower()}"
 

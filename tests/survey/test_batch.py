@@ -228,6 +228,16 @@ def test_preview_then_confirm_in_the_browser(app, staff):
     assert twice.status_code == 409 and "upload the list again" in twice.text
 
 
+def test_a_bad_address_is_named_in_the_page_language(app, staff):
+    client = app.test_client()
+    sign_in(client, "manager@example.org")
+    client.get("/invitations/batch?lang=es")  # the choice is kept for the next pages
+    bad = upload(client, (HEADER + "A-5,Dr. Alder One,2026-12-03,not-an-address,\n").encode())
+    assert bad.status_code == 422
+    expected = "correo electrónico: no es una dirección de correo electrónico (se esperaba"
+    assert expected in bad.text
+
+
 def test_confirm_with_another_checksum_stores_nothing(app, staff):
     client = app.test_client()
     sign_in(client, "manager@example.org")
