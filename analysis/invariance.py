@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 from analysis import _sem
 from analysis._blas import one_blas_thread
@@ -370,6 +369,6 @@ def satorra_2000(m1: WLSMVFit, m0: WLSMVFit) -> tuple[float, int]:
 
 def _orthogonal_complement(matrix: np.ndarray) -> np.ndarray:
     """Columns spanning the orthogonal complement of ``matrix``'s column space."""
-    u, singular, _ = linalg.svd(matrix, full_matrices=True)
+    u, singular, _ = np.linalg.svd(matrix, full_matrices=True)
     rank = int(np.sum(singular > 1e-10 * max(1.0, singular.max(initial=0.0))))
     return u[:, rank:]

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 from analysis import _sem
 from analysis._blas import one_blas_thread
@@ -308,7 +307,7 @@ def fit_wlsmv(layout: _sem.Layout, sample: list[OrdinalStatistics]) -> WLSMVFit:
     e_inverse = _sem.solve_information(information, np.eye(layout.n_free))
     delta_all = np.vstack(deltas)
     v_all = np.concatenate([fg[g] * weights[g] for g in range(len(weights))])
-    gamma_all = linalg.block_diag(*[sample[g].gamma / fg[g] for g in range(len(sample))])
+    gamma_all = _block_diagonal([sample[g].gamma / fg[g] for g in range(len(sample))])
     trace_ug, trace_ug2 = _ugamma_traces(v_all, delta_all, e_inverse, gamma_all)
     baseline_chi2, b_trace, b_trace2, baseline_df = 0.0, 0.0, 0.0, 0
     for g, s in enumerate(sample):
@@ -394,8 +393,8 @@ def _robust_ingredients(layout, theta, sample, weights, deltas, e_inverse, fg):
         blocks_d.append(deltas[g][n_th:])
     delta_c = np.vstack(blocks_d)
     w_c = np.concatenate(blocks_w)
-    v_all = linalg.block_diag(*blocks_v)
-    gamma_all = linalg.block_diag(*blocks_g)
+    v_all = _block_diagonal(blocks_v)
+    gamma_all = _block_diagonal(blocks_g)
     m = np.eye(len(w_c)) - delta_c @ e_inverse @ (delta_c.T * w_c[None, :])
     ks = float(np.sum((m.T @ v_all @ m) * gamma_all.T))
     n_struct = _structural_parameters(layout)
@@ -542,3 +541,15 @@ def result_of(fit: WLSMVFit, *, notes: tuple[str, ...] = ()) -> OrdinalCFAResult
         converged=fit.converged,
         notes=notes,
     )
+
+
+def _block_diagonal(blocks: Sequence[np.ndarray]) -> np.ndarray:
+    """The square blocks on the diagonal of one matrix, zeros elsewhere (``scipy.linalg.
+    block_diag``, which is not worth importing SciPy for)."""
+    sizes = [len(block) for block in blocks]
+    matrix = np.zeros((sum(sizes), sum(sizes)))
+    start = 0
+    for block, size in zip(blocks, sizes, strict=True):
+        matrix[start : start + size, start : start + size] = block
+        start += size
+    return matrix

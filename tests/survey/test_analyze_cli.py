@@ -468,8 +468,8 @@ def test_console_script_analyzes_a_csv_without_the_web_stack(tmp_path):
 @pytest.mark.parametrize("ordinal", [False, True], ids=["pearson", "polychoric"])
 def test_a_file_of_one_digit_answers_is_analysed_without_pandas(tmp_path, ordinal):
     """The workup of such a file (bfi's items) is the workup of its rows, computed without
-    importing pandas (0.15-0.2 s of a 100,000-row run); a CFA, which takes the rows as a
-    table, imports it."""
+    importing pandas (0.15-0.2 s of a 100,000-row run); a CFA (ML or WLSMV), which takes the
+    rows as a table, imports pandas but not SciPy."""
     out = tmp_path / "out.json"
     options = ["--factors", "5", *(["--ordinal"] if ordinal else [])]
     done = _console("analyze", str(BFI), "--scales", str(SPEC), *options, "--json", f"{out}")
@@ -479,7 +479,7 @@ def test_a_file_of_one_digit_answers_is_analysed_without_pandas(tmp_path, ordina
     spec = load_scale_spec(SPEC)
     expected = run_workup(rows, spec, WorkupOptions(factors=5, ordinal=ordinal)).to_dict()
     assert json.loads(out.read_text()) == json.loads(json.dumps(expected))
-    with_cfa = _console("analyze", str(BFI), "--scales", str(SPEC), "--factors", "5", "--cfa")
+    with_cfa = _console("analyze", str(BFI), "--scales", str(SPEC), *options, "--cfa")
     assert with_cfa.returncode == 0, with_cfa.stderr
     assert "HEAVY ['pandas'] BLAS 1" in with_cfa.stderr
 
