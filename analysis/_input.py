@@ -22,13 +22,10 @@ def item_frame(data: pd.DataFrame | np.ndarray, *, min_items: int = 1) -> pd.Dat
     """
     import pandas as pd  # imported here, not with analysis: see analysis._frames
 
-    if isinstance(data, pd.DataFrame):
-        frame = data
-    else:
-        array = np.asarray(data)
-        if array.ndim != 2:
-            raise ValueError(f"data must be 2-D (respondents x items), got {array.ndim} dimensions")
-        frame = pd.DataFrame(array, columns=[f"item_{i + 1}" for i in range(array.shape[1])])
+    if not isinstance(data, pd.DataFrame):
+        values, names = item_values(data, min_items=min_items)
+        return pd.DataFrame(values, columns=list(names))
+    frame = data
     non_numeric = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if non_numeric:
         raise ValueError(f"item columns must be numeric; not numeric: {non_numeric}")

@@ -86,8 +86,9 @@ def read_responses_csv(
     answers = one_digit_answers(raw, header, items)
     if answers is None:
         answers = _general_csv(path, raw, header, items)
-    for code in missing_codes:
-        answers = np.where(answers == float(code), np.nan, answers)
+    codes = [float(code) for code in missing_codes]
+    if codes:
+        answers = np.where(np.isin(answers, codes), np.nan, answers)
     _check_range(answers, items, scales.response_range, path)
     warnings = _check_shape(answers, items, path)
     return ResponsesFile(answers=answers, items=tuple(items), warnings=tuple(warnings))

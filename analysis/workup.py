@@ -386,7 +386,6 @@ def _moments_of(answers: np.ndarray, items, scales):
         if float(low).is_integer() and float(high).is_integer():
             values = range(int(low), int(high) + 1)
     moments = PairwiseMoments(items=items, values=values, groups=scales.items)
-    answered = ~np.isnan(answers)
     if 2 <= len(values) <= MAX_TABLE_VALUES and answers.shape[1] >= 2:
         tables = PairTables(items=items, values=values)
         try:
@@ -394,7 +393,7 @@ def _moments_of(answers: np.ndarray, items, scales):
         except ValueError:  # an answer that is not one of the values: the moments take any
             pass
         else:
-            moments.update_from_pair_counts(tables.counts, tables.values, answered)
+            moments.update_from_pair_counts(tables.counts, tables.values, ~np.isnan(answers))
             return moments, tables
     moments.update(answers)
     return moments, None
